@@ -1,0 +1,1 @@
+"""The Rasa action server's actions: thin glue between Rasa and the msgops services."""

@@ -1,0 +1,113 @@
+"""Actions that belong to no single process: handoff, stop, follow-up and unclear input."""
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import ServiceUnavailable, call_service, config, conversation, language
+from actions.lead import answers_from, reset_process_slots
+from msgops import clock, lead
+from msgops.business.opening import next_open_text
+from msgops.choices import Choice, buttons, intent_payload
+
+
+def _tried(tracker: Tracker) -> List[str]:
+    """What the bot did in this conversation, as the manager should read it."""
+    steps = []
+    for event in tracker.events:
+        if event.get("event") == "action" and str(event.get("name", "")).startswith(("action_", "utter_")):
+            name = event["name"]
+            if name not in ("action_listen", "action_session_start", "action_extract_slots") and name not in steps:
+                steps.append(name)
+    return steps[-8:]
+
+
+class ActionHandoff(Action):
+    """Hand the chat to a person with a brief, and pause the bot until they give it back."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        cfg, lang = config(), language(tracker)
+        intent = _process_intent(tracker)
+        try:
+            await call_service(dispatcher, lead.close, conversation(tracker), answers_from(tracker),
+                               cfg, clock.now(), lead.STATUS_HUMAN, tried=_tried(tracker),
+                               intent=intent)
+        except ServiceUnavailable:
+            return [ConversationPaused()]
+        dispatcher.utter_message(response="utter_handoff", manager_name=cfg.manager.name.get(lang),
+                                 next_open=next_open_text(cfg, clock.now(), lang))
+        return [ConversationPaused()]
+
+
+def _process_intent(tracker: Tracker) -> str:
+    """The intent that started what the customer was doing, for the brief's first line."""
+    for event in reversed(tracker.events):
+        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+        if event.get("event") == "user" and intent not in (None, "request_human", "inform", "affirm", "deny", "nlu_fallback"):
+            return intent
+    return "request_human"
+
+
+class ActionStopProcess(Action):
+    def name(self) -> Text:
+        return "action_stop_process"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        answers = answers_from(tracker)
+        if answers.filled():
+            try:
+                await call_service(dispatcher, lead.close, conversation(tracker), answers, config(),
+                                   clock.now(), lead.STATUS_STOPPED)
+            except ServiceUnavailable:
+                return reset_process_slots()
+        dispatcher.utter_message(response="utter_process_stopped")
+        return reset_process_slots()
+
+
+class ActionSendFollowup(Action):
+    """The scheduler's one gentle reminder; silent if the process ended in the meantime."""
+
+    def name(self) -> Text:
+        return "action_send_followup"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        try:
+            due = await call_service(dispatcher, lead.followup_is_due, tracker.sender_id)
+        except ServiceUnavailable:
+            return []
+        if not due:
+            return []
+        lang = language(tracker)
+        name = tracker.get_slot("customer_name")
+        greeting = f"{name}, " if name else ""
+        choices = [] if tracker.active_loop.get("name") else [
+            Choice("Продолжить" if lang == "ru" else "Carry on", intent_payload("ask_price")),
+            Choice("Не нужно" if lang == "ru" else "No, thanks", intent_payload("stop")),
+        ]
+        dispatcher.utter_message(response="utter_followup", customer_name_greeting=greeting,
+                                 buttons=buttons(choices))
+        return []
+
+
+class ActionDefaultFallback(Action):
+    """Unclear input: say precisely what was wrong with it (empty, emoji, gibberish, too long)."""
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        issue = next((e.get("value") for e in tracker.latest_message.get("entities", [])
+                      if e.get("entity") == "input_issue"), None)
+        dispatcher.utter_message(response=f"utter_input_{issue}" if issue else "utter_default")
+        return []

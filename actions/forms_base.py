@@ -1,0 +1,42 @@
+"""Behaviour every process form shares, kept out of the processes themselves.
+
+A refused answer gets the question's own re-ask ("utter_invalid_<slot>"); after a second
+refusal in a row the customer is offered a human, to try again, or to stop. The counter
+lives in the `failed_answers` slot and is reset by any accepted answer.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+OFFER_HELP_AFTER = 2
+
+
+class ProcessFormValidator(FormValidationAction):
+    """Abstract: not registered as an action because it has no form name of its own."""
+
+    def name(self) -> str:  # pragma: no cover - subclasses name themselves
+        raise NotImplementedError
+
+    @staticmethod
+    def latest_issue(tracker: Tracker) -> Optional[str]:
+        """What the input guard said about the last message (gibberish, emoji...), if anything."""
+        for entity in tracker.latest_message.get("entities", []):
+            if entity.get("entity") == "input_issue":
+                return entity.get("value")
+        return None
+
+    def accept(self, slot: str, value: Any, **more: Any) -> Dict[str, Any]:
+        return {slot: value, "failed_answers": 0, **more}
+
+    def refuse(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+               response: Optional[str] = None) -> Dict[str, Any]:
+        failures = int(tracker.get_slot("failed_answers") or 0) + 1
+        dispatcher.utter_message(response=response or f"utter_invalid_{slot}")
+        if failures >= OFFER_HELP_AFTER:
+            dispatcher.utter_message(response="utter_offer_help_after_failures")
+            failures = 0
+        return {slot: None, "failed_answers": failures}

@@ -1,0 +1,109 @@
+"""Reading a customer's free-typed answers: contacts, names and times.
+
+Every process asks for some of these, so the rules for what counts as a valid answer live
+here once; the form validators in actions/ only translate the verdict into a reply.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from msgops.business.text import lemma
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}", re.UNICODE)
+_NAME_WORD = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'’-]*$")
+_NAME_PREFIX = re.compile(
+    r"^(?:меня зовут|зовут|я\s*[-—]?|это|my name is|my name's|i am|i'm|im|it's|its|this is|call me)\s+",
+    re.IGNORECASE,
+)
+# Words people type in place of a name; never store them as one.
+_NOT_NAMES = {
+    "да", "нет", "ага", "угу", "ок", "окей", "привет", "здравствуйте", "спасибо", "стоп", "хватит",
+    "не", "скажу", "неважно", "потом", "yes", "no", "ok", "okay", "hi", "hello", "thanks", "stop",
+    "none", "nobody", "anonymous", "аноним", "менеджер", "manager", "human", "человек", "бот", "bot",
+    "позвать", "оператор", "operator", "живой", "real", "person", "сколько", "how", "what", "что",
+}
+
+
+@dataclass(frozen=True)
+class ContactAnswer:
+    kind: str  # "phone" or "email"
+    value: str
+
+
+@dataclass(frozen=True)
+class WhenAnswer:
+    start: datetime
+    end: datetime
+    text: str
+
+    @property
+    def iso(self) -> str:
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+
+def read_contact(text: str, region: str) -> Optional[ContactAnswer]:
+    """A phone number (normalised to E.164) or an e-mail found anywhere in the text."""
+    if not text:
+        return None
+    email = EMAIL.search(text)
+    if email:
+        return ContactAnswer("email", email.group(0).lower())
+    for match in phonenumbers.PhoneNumberMatcher(text, region):
+        if phonenumbers.is_valid_number(match.number):
+            return ContactAnswer(
+                "phone", phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            )
+    return None
+
+
+def read_name(text: str) -> Optional[str]:
+    """A plausible person's name: one to three words of letters, not a word like "да"."""
+    if not text:
+        return None
+    cleaned = _NAME_PREFIX.sub("", text.strip().strip(".!,)(")).strip()
+    words = cleaned.split()
+    if not 1 <= len(words) <= 3 or len(cleaned) > 60:
+        return None
+    if any(not _NAME_WORD.match(w) for w in words):
+        return None
+    if any(w.lower() in _NOT_NAMES or lemma(w) in _NOT_NAMES for w in words):
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
+def _from_iso(value: str, tz: ZoneInfo) -> Optional[tuple[datetime, datetime]]:
+    try:
+        if "/" in value:
+            start, end = (datetime.fromisoformat(part) for part in value.split("/", 1))
+        else:
+            start = end = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if start.tzinfo is None:
+        start, end = start.replace(tzinfo=tz), end.replace(tzinfo=tz)
+    return start.astimezone(tz), end.astimezone(tz)
+
+
+def read_when(text: str, now: datetime, lang: Optional[str] = None) -> Optional[WhenAnswer]:
+    """A time or period: the `time` entity's ISO value, or free text such as "завтра после обеда"."""
+    if not text:
+        return None
+    tz = now.tzinfo if isinstance(now.tzinfo, ZoneInfo) else ZoneInfo("UTC")
+    parsed = _from_iso(text.strip(), tz)
+    if parsed:
+        return WhenAnswer(parsed[0], parsed[1], text)
+    from msgops.nlu.timeparse import parse_when
+
+    found = parse_when(text, now, lang)
+    if not found:
+        return None
+    first = found[0]
+    return WhenAnswer(first.start, first.end, text)

@@ -1,0 +1,71 @@
+"""`msgops`: look at what the bot recorded and manage running conversations."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+import requests
+
+
+def _records(args: argparse.Namespace) -> int:
+    from msgops.records import fetch
+
+    rows = fetch(args.kind)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"no {args.kind} yet")
+        return 0
+    for row in rows:
+        print(" | ".join(f"{k}={_short(v)}" for k, v in row.items() if v not in (None, "", [], {})))
+    return 0
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _handback(args: argparse.Namespace) -> int:
+    """A human gives the conversation back to the bot (DESIGN: ConversationResumed)."""
+    url = f"{args.rasa_url.rstrip('/')}/conversations/{args.conversation_id}/tracker/events"
+    response = requests.post(url, params={"token": os.environ.get("MSGOPS_API_TOKEN", "")},
+                             json=[{"event": "resume"}], timeout=10)
+    if response.ok:
+        print(f"the bot answers {args.conversation_id} again")
+        return 0
+    print(f"Rasa refused: HTTP {response.status_code} {response.text[:200]}", file=sys.stderr)
+    return 1
+
+
+def _channels(args: argparse.Namespace) -> int:
+    from msgops.channels.status import print_channel_status
+
+    print_channel_status(args.base_url)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="msgops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("records", help="show what the bot recorded")
+    rec.add_argument("kind", choices=["contacts", "leads", "meetings", "briefs"])
+    rec.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    rec.set_defaults(run=_records)
+    back = sub.add_parser("handback", help="let the bot answer a conversation a human took over")
+    back.add_argument("conversation_id")
+    back.add_argument("--rasa-url", default=os.environ.get("MSGOPS_RASA_URL", "http://localhost:5005"))
+    back.set_defaults(run=_handback)
+    chan = sub.add_parser("channels", help="each channel's webhook URL and whether it is configured")
+    chan.add_argument("--base-url", default=os.environ.get("MSGOPS_PUBLIC_URL", "https://your-domain"))
+    chan.set_defaults(run=_channels)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The built-in CRM: contacts found by channel identity, phone or e-mail, and their leads.
+
+A contact is looked up in that order so the same person writing again, from the same chat
+or from another channel with the same phone, updates one card instead of creating two.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from msgops.store.models import Contact, ContactIdentity, Lead, utcnow
+
+OPEN = "in progress"
+
+
+def upsert_contact(
+    session: Session,
+    *,
+    channel: str,
+    external_id: str,
+    name: Optional[str] = None,
+    phone: Optional[str] = None,
+    email: Optional[str] = None,
+) -> Contact:
+    identity = session.execute(
+        select(ContactIdentity).where(ContactIdentity.channel == channel,
+                                      ContactIdentity.external_id == external_id)
+    ).scalar_one_or_none()
+    contact = identity.contact if identity else None
+    for column, value in ((Contact.phone, phone), (Contact.email, email)):
+        if contact is None and value:
+            contact = session.execute(
+                select(Contact).where(column == value).order_by(Contact.id)
+            ).scalars().first()
+    if contact is None:
+        contact = Contact()
+        session.add(contact)
+    contact.name = name or contact.name
+    contact.phone = phone or contact.phone
+    contact.email = email or contact.email
+    contact.updated_at = utcnow()
+    session.flush()
+    if identity is None:
+        session.add(ContactIdentity(contact_id=contact.id, channel=channel, external_id=external_id))
+        session.flush()
+    return contact
+
+
+def open_lead(session: Session, conversation_id: str) -> Optional[Lead]:
+    """The newest lead of this conversation; a finished one is returned too, for updates."""
+    return session.execute(
+        select(Lead).where(Lead.conversation_id == conversation_id).order_by(Lead.id.desc())
+    ).scalars().first()
+
+
+def save_lead(
+    session: Session,
+    *,
+    contact: Contact,
+    conversation_id: str,
+    channel: str,
+    language: str,
+    status: str,
+    answers: Dict[str, Any],
+    fields: Dict[str, Any],
+    summary: str,
+    reasons: Optional[list] = None,
+) -> Lead:
+    """Update the conversation's unfinished lead, or start a new one once the last is closed."""
+    lead = open_lead(session, conversation_id)
+    if lead is None or lead.status not in (OPEN,):
+        lead = Lead(conversation_id=conversation_id, contact_id=contact.id, channel=channel)
+        session.add(lead)
+    lead.contact_id = contact.id
+    lead.language = language
+    lead.status = status
+    lead.answers = answers
+    lead.summary = summary
+    lead.reasons = reasons or []
+    for key, value in fields.items():
+        setattr(lead, key, value)
+    lead.updated_at = utcnow()
+    session.flush()
+    return lead

@@ -1,7 +1,7 @@
 """Actions that belong to no single process: handoff, stop, follow-up and unclear input."""
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType
@@ -29,7 +29,7 @@ def _tried(tracker: Tracker) -> List[str]:
 class ActionHandoff(Action):
     """Hand the chat to a person with a brief, and pause the bot until they give it back."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -47,17 +47,20 @@ class ActionHandoff(Action):
         return [ConversationPaused()]
 
 
+_NOT_A_PROCESS = (None, "request_human", "inform", "affirm", "deny", "nlu_fallback")
+
+
 def _process_intent(tracker: Tracker) -> str:
     """The intent that started what the customer was doing, for the brief's first line."""
     for event in reversed(tracker.events):
         intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
-        if event.get("event") == "user" and intent not in (None, "request_human", "inform", "affirm", "deny", "nlu_fallback"):
+        if event.get("event") == "user" and intent not in _NOT_A_PROCESS:
             return intent
     return "request_human"
 
 
 class ActionStopProcess(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_stop_process"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -76,7 +79,7 @@ class ActionStopProcess(Action):
 class ActionSendFollowup(Action):
     """The scheduler's one gentle reminder; silent if the process ended in the meantime."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_send_followup"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -102,7 +105,7 @@ class ActionSendFollowup(Action):
 class ActionDefaultFallback(Action):
     """Unclear input: say precisely what was wrong with it (empty, emoji, gibberish, too long)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,

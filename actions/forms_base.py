@@ -6,6 +6,7 @@ lives in the `failed_answers` slot and is reset by any accepted answer.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
@@ -15,11 +16,12 @@ from rasa_sdk.forms import FormValidationAction
 OFFER_HELP_AFTER = 2
 
 
-class ProcessFormValidator(FormValidationAction):
-    """Abstract: not registered as an action because it has no form name of its own."""
+class ProcessFormValidator(FormValidationAction, ABC):
+    """Abstract (rasa-sdk skips abstract classes when it registers actions)."""
 
-    def name(self) -> str:  # pragma: no cover - subclasses name themselves
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """validate_<form name> of the concrete form."""
 
     @staticmethod
     def latest_issue(tracker: Tracker) -> Optional[str]:

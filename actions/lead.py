@@ -1,7 +1,7 @@
 """Rasa glue for the lead-capture process (msgops/lead.py holds the process itself)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -38,7 +38,7 @@ def _entity(tracker: Tracker, name: str) -> Optional[str]:
 class ActionAnswerPrice(Action):
     """Answer the price question first: the customer asked it, the questions come after."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_price"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -57,7 +57,7 @@ class ActionAnswerPrice(Action):
 class ActionAskService(Action):
     """Ask for the service with the catalogue as buttons, so nobody has to guess our names."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_service"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -69,11 +69,11 @@ class ActionAskService(Action):
 
 
 class ValidateLeadForm(ProcessFormValidator):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_lead_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
         if config().qualification.ask_decision_role:
             return domain_slots
         return [slot for slot in domain_slots if slot != "decision_maker"]
@@ -100,21 +100,21 @@ class ValidateLeadForm(ProcessFormValidator):
         return tracker.latest_message.get("text")
 
     def validate_service(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         domain: DomainDict) -> Dict[Text, Any]:
+                         domain: DomainDict) -> Dict[str, Any]:
         service = match_service(str(value or ""), config()) if not self.latest_issue(tracker) else None
         if service is None:
             return self.refuse("service", dispatcher, tracker)
         return self.accept("service", service.id)
 
     def validate_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: DomainDict) -> Dict[Text, Any]:
+                          domain: DomainDict) -> Dict[str, Any]:
         text = str(value or "").strip()
         if self.latest_issue(tracker) or len(text) < 2 or len(text) > 200 or not any(c.isalpha() for c in text):
             return self.refuse("location", dispatcher, tracker)
         return self.accept("location", text)
 
     def validate_timing(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        domain: DomainDict) -> Dict[Text, Any]:
+                        domain: DomainDict) -> Dict[str, Any]:
         cfg = config()
         now = clock.now(cfg.tz)
         when = read_when(str(value or ""), now, language(tracker)) if not self.latest_issue(tracker) else None
@@ -126,14 +126,14 @@ class ValidateLeadForm(ProcessFormValidator):
         return self.accept("timing", text if tracker.get_slot("requested_slot") == "timing" else when.iso)
 
     def validate_customer_name(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                               tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         name = read_name(str(value or "")) if not self.latest_issue(tracker) else None
         if name is None:
             return self.refuse("customer_name", dispatcher, tracker, "utter_invalid_name")
         return self.accept("customer_name", name)
 
     def validate_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         domain: DomainDict) -> Dict[Text, Any]:
+                         domain: DomainDict) -> Dict[str, Any]:
         found = read_contact(str(value or ""), config().business.phone_region)
         if found is None:
             return self.refuse("contact", dispatcher, tracker)
@@ -141,7 +141,7 @@ class ValidateLeadForm(ProcessFormValidator):
 
 
 class ActionAskDecisionMaker(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_decision_maker"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -153,7 +153,7 @@ class ActionAskDecisionMaker(Action):
 class ActionQualifyLead(Action):
     """Apply the owner's rules; a lead that does not fit hears a concrete alternative."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_qualify_lead"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -204,7 +204,7 @@ class ActionQualifyLead(Action):
 class ActionAskMeetingTime(Action):
     """Offer the best 2-3 free call times as buttons; typing another time works too."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_meeting_time"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -230,11 +230,11 @@ def offer_buttons(dispatcher: CollectingDispatcher, response: str, slots, cfg, l
 
 
 class ValidateMeetingForm(ProcessFormValidator):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_meeting_form"
 
     async def validate_meeting_time(self, value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                    tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         cfg, lang = config(), language(tracker)
         now = clock.now()
         if self.latest_issue(tracker):
@@ -256,7 +256,7 @@ class ValidateMeetingForm(ProcessFormValidator):
 
 
 class ActionBookMeeting(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_book_meeting"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Dict, List, Optional
 
+from msgops import metrics, scheduler
 from msgops.business.answers import read_contact, read_when
 from msgops.business.availability import free_slots, pick_spread
 from msgops.business.config import BusinessConfig
 from msgops.business.qualification import Verdict, qualify
 from msgops.integrations import calendar, crm
 from msgops.integrations.briefs import BriefContent, send_brief
-from msgops import metrics, scheduler
 from msgops.store import session_scope
 from msgops.store.models import Meeting
 

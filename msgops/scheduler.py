@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, Optional
 

@@ -39,7 +39,7 @@ def _parse_hhmm(value: str) -> time:
         hours, minutes = str(value).split(":")
         return time(int(hours), int(minutes))
     except (ValueError, TypeError):
-        raise ValueError(f"'{value}' is not a time of day written as HH:MM")
+        raise ValueError(f"'{value}' is not a time of day written as HH:MM") from None
 
 
 class Interval(BaseModel):
@@ -47,7 +47,7 @@ class Interval(BaseModel):
     end: time
 
     @classmethod
-    def parse(cls, value: object) -> "Interval":
+    def parse(cls, value: object) -> Interval:
         if not isinstance(value, (list, tuple)) or len(value) != 2:
             raise ValueError(f"expected [\"HH:MM\", \"HH:MM\"], got {value!r}")
         start, end = _parse_hhmm(value[0]), _parse_hhmm(value[1])
@@ -81,7 +81,7 @@ class BusinessInfo(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{value}' is not an IANA timezone such as Europe/Moscow")
+            raise ValueError(f"'{value}' is not an IANA timezone such as Europe/Moscow") from None
         return value
 
 

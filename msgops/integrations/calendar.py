@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from msgops.business.availability import units
 from msgops.store.models import Meeting, ResourceClaim
 
+
 class SlotTaken(Exception):
     """Somebody else booked an overlapping time of the same resource first."""
 

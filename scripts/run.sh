@@ -15,7 +15,7 @@ fi
 export MSGOPS_API_TOKEN MSGOPS_RASA_URL="http://localhost:${RASA_PORT}"
 
 # Only channels whose secrets are set are switched on.
-$BIN/python -m msgops.channels.credentials credentials.yml var/credentials.yml
+$BIN/python -m msgops.channels.credentials credentials.yml var/credentials.active.yml
 
 pids=()
 cleanup() {
@@ -38,7 +38,7 @@ echo "REST channel: curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{\"
 echo "HTTP API token (also in var/api_token): ${MSGOPS_API_TOKEN}"
 echo "logs: var/*.log; Ctrl-C stops everything"
 $BIN/rasa run --enable-api --auth-token "$MSGOPS_API_TOKEN" --cors "*" \
-  --model models/msgops.tar.gz --credentials var/credentials.yml --endpoints "${MSGOPS_ENDPOINTS:-endpoints.yml}" \
+  --model models/msgops.tar.gz --credentials var/credentials.active.yml --endpoints "${MSGOPS_ENDPOINTS:-endpoints.yml}" \
   --port "$RASA_PORT" --log-file var/rasa.log &
 pids+=($!)
 wait "${pids[-1]}"

@@ -114,3 +114,32 @@ class ActionDefaultFallback(Action):
                       if e.get("entity") == "input_issue"), None)
         dispatcher.utter_message(response=f"utter_input_{issue}" if issue else "utter_default")
         return []
+
+
+class ActionHandleMedia(Action):
+    """What the channels send that is not text: files are kept, voice and stickers get a nudge."""
+
+    def name(self) -> Text:
+        return "action_handle_media"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        entities = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities", [])}
+        if intent != "share_media":
+            dispatcher.utter_message(response="utter_shared_noted")
+            return []
+        kind = entities.get("media_type")
+        if kind in ("voice", "audio"):
+            dispatcher.utter_message(response="utter_media_voice")
+        elif kind == "sticker":
+            dispatcher.utter_message(response="utter_media_sticker")
+            return []
+        else:
+            dispatcher.utter_message(response="utter_media_file")
+        media = {k: entities[k] for k in ("media_type", "media_id", "media_url", "media_caption") if entities.get(k)}
+        try:
+            await call_service(dispatcher, lead.attach_media, tracker.sender_id, media)
+        except ServiceUnavailable:
+            pass
+        return []

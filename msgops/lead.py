@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 from msgops import metrics, scheduler
 from msgops.business.answers import read_contact, read_when
+from msgops.business.area import find_zone
 from msgops.business.availability import free_slots, pick_spread
 from msgops.business.config import BusinessConfig
 from msgops.business.qualification import Verdict, qualify
@@ -73,21 +74,21 @@ def summary(answers: LeadAnswers, cfg: BusinessConfig, status: str) -> str:
     return f"{', '.join(p for p in parts if p)} — {status}"
 
 
-def _lead_fields(answers: LeadAnswers, cfg: BusinessConfig, now: datetime,
-                 zone: Optional[str] = None) -> Dict[str, object]:
+def _lead_fields(answers: LeadAnswers, cfg: BusinessConfig, now: datetime) -> Dict[str, object]:
     when = read_when(answers.timing or "", now.astimezone(cfg.tz))
-    return {"service": answers.service, "location": answers.location, "zone": zone,
+    zone = find_zone(answers.location, cfg) if answers.location else None
+    return {"service": answers.service, "location": answers.location, "zone": zone.id if zone else None,
             "timing_text": answers.timing, "budget": answers.budget,
             "timing_start": when.start if when else None, "timing_end": when.end if when else None}
 
 
 def _save(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, status: str,
-          now: datetime, session, zone: Optional[str] = None, reasons: Optional[list] = None):
+          now: datetime, session, reasons: Optional[list] = None):
     contact = crm.upsert_contact(session, channel=conv.channel, external_id=conv.conversation_id,
                                  name=answers.customer_name, **_contact_fields(answers, cfg))
     return crm.save_lead(session, contact=contact, conversation_id=conv.conversation_id,
                          channel=conv.channel, language=conv.language, status=status,
-                         answers=answers.filled(), fields=_lead_fields(answers, cfg, now, zone),
+                         answers=answers.filled(), fields=_lead_fields(answers, cfg, now),
                          summary=summary(answers, cfg, status), reasons=reasons)
 
 
@@ -110,7 +111,7 @@ def finish_questions(conv: Conversation, answers: LeadAnswers, cfg: BusinessConf
                       decision_maker=answers.decision_maker, now=now)
     status = STATUS_OPEN if verdict.qualified else STATUS_ALTERNATIVE
     with session_scope() as session:
-        lead = _save(conv, answers, cfg, status, now, session, verdict.zone, verdict.reasons)
+        lead = _save(conv, answers, cfg, status, now, session, verdict.reasons)
         metrics.record(session, "lead", "qualified" if verdict.qualified else "not_qualified", conv)
         if not verdict.qualified:
             scheduler.cancel(session, kind="followup", ref=f"lead:{lead.id}")
@@ -191,3 +192,13 @@ def followup_is_due(conversation_id: str) -> bool:
     with session_scope() as session:
         lead = crm.open_lead(session, conversation_id)
         return lead is not None and lead.status == STATUS_OPEN
+
+
+def attach_media(conversation_id: str, media: Dict[str, object]) -> bool:
+    """Keep a photo or file the customer sent with their unfinished lead (e.g. for a quote)."""
+    with session_scope() as session:
+        lead = crm.open_lead(session, conversation_id)
+        if lead is None or lead.status != STATUS_OPEN:
+            return False
+        lead.answers = {**lead.answers, "media": [*lead.answers.get("media", []), media]}
+        return True

@@ -1,10 +1,10 @@
 """`rasa data validate --fail-on-warnings`, minus the one warning that is wrong for msgops.
 
 Rasa counts a response as unused unless a story or rule names it, but most of our
-responses are sent by custom actions (with variables and buttons), and EXTERNAL_ intents
-come from the scheduler, never from NLU data. This runs Rasa's own validator and fails on
-every warning except those two cases, and only when the response really is referenced by
-an action, a form question, or the external intent by a rule.
+responses are sent by custom actions (with variables and buttons); and EXTERNAL_ intents
+(from the scheduler) and share_* intents (from the channel connectors) never have NLU
+data. This runs Rasa's own validator and fails on every other warning, and on an unused
+response unless an action or a form question really refers to it.
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from rasa.shared.importers.importer import TrainingDataImporter
 ROOT = Path(__file__).resolve().parents[1]
 UNUSED_RESPONSE = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule")
 EXTERNAL_INTENT = re.compile(r"The intent '(EXTERNAL_\w+)' is listed in the domain file, but is not found")
+# Intents only the channel connectors send, as payloads (docs/channels.md); nobody types them.
+PAYLOAD_INTENTS = re.compile(r"The intent '(share_media|share_location|share_contact)' is listed in the domain file")
 
 
 def referenced_responses() -> set[str]:
@@ -50,7 +52,7 @@ def main() -> int:
         if unused and (unused.group(1) in from_actions | form_questions
                        or any(unused.group(1).startswith(p) for p in prefixes)):
             continue
-        if EXTERNAL_INTENT.search(text):
+        if EXTERNAL_INTENT.search(text) or PAYLOAD_INTENTS.search(text):
             continue
         problems.append(text)
     for text in problems:

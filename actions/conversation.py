@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -103,7 +103,12 @@ class ActionSendFollowup(Action):
 
 
 class ActionDefaultFallback(Action):
-    """Unclear input: say precisely what was wrong with it (empty, emoji, gibberish, too long)."""
+    """Unclear input: say precisely what was wrong with it (empty, emoji, gibberish, too long).
+
+    As the NLU fallback (a rule for `nlu_fallback`) it is one step of the dialogue. As the
+    core fallback (no policy was sure what to do) it reverts the message like Rasa's own
+    fallback, so the uncertain state is left as it was and cannot repeat in a loop.
+    """
 
     def name(self) -> str:
         return "action_default_fallback"
@@ -113,13 +118,15 @@ class ActionDefaultFallback(Action):
         issue = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                       if e.get("entity") == "input_issue"), None)
         dispatcher.utter_message(response=f"utter_input_{issue}" if issue else "utter_default")
-        return []
+        if tracker.latest_message.get("intent", {}).get("name") == "nlu_fallback":
+            return []
+        return [UserUtteranceReverted()]
 
 
 class ActionHandleMedia(Action):
     """What the channels send that is not text: files are kept, voice and stickers get a nudge."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_media"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -42,6 +42,16 @@ def _handback(args: argparse.Namespace) -> int:
     return 1
 
 
+def _metrics(args: argparse.Namespace) -> int:
+    from msgops.metrics.report import first_reply_seconds, lead_metrics
+
+    report = {"lead": lead_metrics()}
+    if args.tracker_db:
+        report["first_reply_by_channel"] = first_reply_seconds(args.tracker_db)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
 def _channels(args: argparse.Namespace) -> int:
     from msgops.channels.status import print_channel_status
 
@@ -60,6 +70,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     back.add_argument("conversation_id")
     back.add_argument("--rasa-url", default=os.environ.get("MSGOPS_RASA_URL", "http://localhost:5005"))
     back.set_defaults(run=_handback)
+    met = sub.add_parser("metrics", help="per-process figures: conversion, handoffs, time to first reply")
+    met.add_argument("--tracker-db", default=os.environ.get("MSGOPS_TRACKER_DB_URL", "sqlite:///var/tracker.db"),
+                     help="Rasa's tracker store, for time to first reply ('' to skip)")
+    met.set_defaults(run=_metrics)
     chan = sub.add_parser("channels", help="each channel's webhook URL and whether it is configured")
     chan.add_argument("--base-url", default=os.environ.get("MSGOPS_PUBLIC_URL", "https://your-domain"))
     chan.set_defaults(run=_channels)

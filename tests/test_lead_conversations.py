@@ -15,6 +15,7 @@ from typing import List
 import pytest
 
 from msgops import scheduler
+from msgops.metrics.report import first_reply_seconds, lead_metrics
 from msgops.records import fetch
 
 pytestmark = pytest.mark.servers
@@ -71,6 +72,11 @@ def test_russian_night_customer_in_short_messages(server_env):
     brief = mine("briefs", me)[-1]
     assert brief["fields"]["contact"] == "+79161234567" and brief["next_step"].startswith("call")
     assert brief["last_message"]
+
+    figures = lead_metrics()
+    assert figures["meetings_booked"] >= 1 and 0 < figures["conversion"] <= 1
+    replies = first_reply_seconds(f"sqlite:///{s.workdir / 'tracker.db'}")
+    assert replies["rest"]["replies"] >= 7 and replies["rest"]["median_s"] < 10
 
 
 def test_english_customer_gives_everything_at_once(server_env):

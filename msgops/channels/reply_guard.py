@@ -10,7 +10,7 @@ tracker by then, so nothing the customer said is lost.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint
@@ -27,10 +27,10 @@ class CountingOutput(OutputChannel):
         self.inner = inner
         self.sent = 0
 
-    def name(self) -> Text:  # type: ignore[override]
+    def name(self) -> str:  # type: ignore[override]
         return self.inner.name()
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         self.sent += 1
         await self.inner.send_response(recipient_id, message)
 

@@ -11,7 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ActionHandoff, ActionSendFollowup, ActionStopProcess
 from actions.lead import (
-    ActionAnswerPrice, ActionAskMeetingTime, ActionBookMeeting, ActionQualifyLead, ValidateLeadForm,
+    ActionAnswerPrice,
+    ActionAskMeetingTime,
+    ActionBookMeeting,
+    ActionQualifyLead,
+    ValidateLeadForm,
 )
 from msgops import clock, lead
 from msgops.business.config import business

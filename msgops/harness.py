@@ -52,6 +52,7 @@ class LocalServers:
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     extra_env: Dict[str, str] = field(default_factory=dict)
+    extra_credentials: Dict[str, object] = field(default_factory=dict)  # e.g. a WhatsApp channel
     processes: List[subprocess.Popen] = field(default_factory=list)
     started_at: float = 0.0
     ready_after: float = 0.0
@@ -76,6 +77,7 @@ class LocalServers:
             "msgops.channels.socketio.SocketIOInput": {
                 "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
                 "session_persistence": True},
+            **self.extra_credentials,
         }))
 
     def _spawn(self, name: str, args: List[str]) -> subprocess.Popen:

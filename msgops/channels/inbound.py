@@ -61,6 +61,14 @@ def ignored(reason: str, **metadata: Any) -> Inbound:
     return Inbound(kind=IGNORED, reason=reason, metadata=metadata)
 
 
+def unsupported(item: Inbound, reason: str) -> Inbound:
+    """Something the bot cannot read: answered politely by the connector, never sent to NLU."""
+    item.kind = UNSUPPORTED
+    item.reason = reason
+    item.text = None
+    return item
+
+
 def from_unix(value: Any, *, millis: bool = False) -> Optional[datetime]:
     """Platform timestamps (seconds, or milliseconds for Messenger/Instagram) as UTC."""
     try:

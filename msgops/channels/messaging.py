@@ -29,6 +29,7 @@ from msgops.channels.inbound import (
     ignored,
     location_payload,
     media_payload,
+    unsupported,
 )
 from msgops.channels.meta import MetaWebhookInput, require_credentials
 from msgops.channels.outbound import (
@@ -107,7 +108,7 @@ def parse_event(event: Dict[str, Any], channel: str, own_id: str = "") -> Inboun
         if isinstance(reply_to.get("story"), dict):
             item.metadata["story_reply"] = {k: reply_to["story"].get(k) for k in ("id", "url")}
         if message.get("is_unsupported"):
-            return _unsupported(item, "unsupported")
+            return unsupported(item, "unsupported")
         quick_reply = message.get("quick_reply") or {}
         if quick_reply.get("payload"):
             item.text = str(quick_reply["payload"])
@@ -124,7 +125,7 @@ def parse_event(event: Dict[str, Any], channel: str, own_id: str = "") -> Inboun
         if text and str(text).strip():
             item.text = str(text)
             return item
-        return _unsupported(item, "empty")
+        return unsupported(item, "empty")
 
     if "postback" in event:
         postback = event.get("postback") or {}
@@ -134,7 +135,7 @@ def parse_event(event: Dict[str, Any], channel: str, own_id: str = "") -> Inboun
                        metadata={**base_metadata, "message_id": mid, "button_title": postback.get("title")})
         if postback.get("referral"):
             item.metadata["referral"] = postback["referral"]
-        return item if text else _unsupported(item, "postback:empty")
+        return item if text else unsupported(item, "postback:empty")
 
     for key in _BOOKKEEPING:
         if key in event:
@@ -168,14 +169,7 @@ def _attachment(item: Inbound, attachment: Dict[str, Any], caption: Optional[str
         item.text = caption
         item.metadata["link"] = url
         return item
-    return _unsupported(item, f"attachment:{kind}")
-
-
-def _unsupported(item: Inbound, reason: str) -> Inbound:
-    item.kind = UNSUPPORTED
-    item.reason = reason
-    item.text = None
-    return item
+    return unsupported(item, f"attachment:{kind}")
 
 
 # -- outbound ----------------------------------------------------------------------------------

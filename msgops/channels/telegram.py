@@ -48,13 +48,13 @@ from msgops.channels.credentials import BY_NAME
 from msgops.channels.http import ApiResponse, BotApiClient
 from msgops.channels.inbound import (
     MESSAGE,
-    UNSUPPORTED,
     Inbound,
     contact_payload,
     from_unix,
     ignored,
     location_payload,
     media_payload,
+    unsupported,
 )
 from msgops.channels.meta import require_credentials
 from msgops.channels.outbound import SESSION, ChannelOutput, Route
@@ -157,7 +157,7 @@ def _message(message: Dict[str, Any], bot_username: Optional[str]) -> Inbound:
                 item.metadata["start_param"] = command["start_param"]
             text = command["text"]
         if not text.strip():
-            return _unsupported(item, "empty_text")
+            return unsupported(item, "empty_text")
         item.text = text
         return item
     if message.get("photo"):
@@ -193,7 +193,7 @@ def _message(message: Dict[str, Any], bot_username: Optional[str]) -> Inbound:
             return ignored(f"service:{field}", chat_id=chat.get("id"))
     kinds = [k for k in message if k not in ("message_id", "from", "chat", "date", "caption",
                                             "entities", "caption_entities", "reply_to_message")]
-    return _unsupported(item, f"type:{kinds[0] if kinds else 'unknown'}")
+    return unsupported(item, f"type:{kinds[0] if kinds else 'unknown'}")
 
 
 def _callback(query: Dict[str, Any]) -> Inbound:
@@ -218,15 +218,8 @@ def _callback(query: Dict[str, Any]) -> Inbound:
     item.metadata = {k: v for k, v in item.metadata.items() if v is not None}
     data = query.get("data")
     if not data:
-        return _unsupported(item, "callback:without_data")
+        return unsupported(item, "callback:without_data")
     item.text = str(data)
-    return item
-
-
-def _unsupported(item: Inbound, reason: str) -> Inbound:
-    item.kind = UNSUPPORTED
-    item.reason = reason
-    item.text = None
     return item
 
 

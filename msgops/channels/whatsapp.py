@@ -35,6 +35,7 @@ from msgops.channels.inbound import (
     location_payload,
     media_payload,
     normalize_phone,
+    unsupported,
 )
 from msgops.channels.meta import MetaWebhookInput, require_credentials
 from msgops.channels.outbound import (
@@ -150,11 +151,11 @@ def parse_message(
     item.metadata["message_type"] = kind
     if message.get("errors") and kind in (None, "unknown", "unsupported"):
         item.metadata["errors"] = [e.get("code") for e in message["errors"]]
-        return _unsupported(item, f"unsupported:{kind}")
+        return unsupported(item, f"unsupported:{kind}")
 
     if kind == "text":
         item.text = (message.get("text") or {}).get("body") or ""
-        return item if item.text.strip() else _unsupported(item, "empty_text")
+        return item if item.text.strip() else unsupported(item, "empty_text")
     if kind == "interactive":
         interactive = message.get("interactive") or {}
         reply = interactive.get("button_reply") or interactive.get("list_reply")
@@ -162,13 +163,13 @@ def parse_message(
             item.text = str(reply["id"])
             item.metadata["button_title"] = reply.get("title")
             return item
-        return _unsupported(item, f"interactive:{interactive.get('type')}")
+        return unsupported(item, f"interactive:{interactive.get('type')}")
     if kind == "button":  # a template's quick-reply button
         button = message.get("button") or {}
         payload = str(button.get("payload") or "")
         item.text = payload if payload.startswith("/") else str(button.get("text") or payload)
         item.metadata["button_title"] = button.get("text")
-        return item if item.text else _unsupported(item, "button:empty")
+        return item if item.text else unsupported(item, "button:empty")
     if kind in MEDIA_TYPES:
         media = message.get(kind) or {}
         media_type = "voice" if kind == "audio" and media.get("voice") else kind
@@ -204,14 +205,7 @@ def parse_message(
     if kind == "request_welcome":  # the customer opened the chat for the first time
         item.text = "/greet"
         return item
-    return _unsupported(item, f"type:{kind}")
-
-
-def _unsupported(item: Inbound, reason: str) -> Inbound:
-    item.kind = UNSUPPORTED
-    item.reason = reason
-    item.text = None
-    return item
+    return unsupported(item, f"type:{kind}")
 
 
 # -- outbound ----------------------------------------------------------------------------------

@@ -34,8 +34,31 @@ class ProcessFormValidator(FormValidationAction, ABC):
     def accept(self, slot: str, value: Any, **more: Any) -> Dict[str, Any]:
         return {slot: value, "failed_answers": 0, **more}
 
+    @staticmethod
+    def is_asked(slot: str, tracker: Tracker) -> bool:
+        """Whether the form's current question is this slot's (or no question is out yet)."""
+        return tracker.get_slot("requested_slot") in (None, slot)
+
+    @staticmethod
+    def previous_value(slot: str, tracker: Tracker) -> Any:
+        """The slot's value before the customer's last message."""
+        events = list(tracker.events)
+        last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+        for event in reversed(events[:last_user]):
+            if event.get("event") == "slot" and event.get("name") == slot:
+                return event.get("value")
+        return None
+
     def refuse(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker,
                response: Optional[str] = None) -> Dict[str, Any]:
+        """Re-ask the question that was answered wrongly.
+
+        A value the NLU picked up for a question that was *not* asked (a place read as a
+        service, say) is dropped quietly and the earlier answer kept: the customer did not
+        answer that question, so there is nothing to correct them about.
+        """
+        if not self.is_asked(slot, tracker):
+            return {slot: self.previous_value(slot, tracker)}
         failures = int(tracker.get_slot("failed_answers") or 0) + 1
         dispatcher.utter_message(response=response or f"utter_invalid_{slot}")
         if failures >= OFFER_HELP_AFTER:

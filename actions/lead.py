@@ -108,7 +108,9 @@ class ValidateLeadForm(ProcessFormValidator):
 
     def validate_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[str, Any]:
-        text = str(value or "").strip()
+        # Asked for the place, the whole answer is the place ("Москва, Марьино"), not one entity.
+        asked = tracker.get_slot("requested_slot") == "location" and self._plain_text(tracker)
+        text = str((asked if asked and not str(asked).startswith("/") else value) or "").strip()
         if self.latest_issue(tracker) or len(text) < 2 or len(text) > 200 or not any(c.isalpha() for c in text):
             return self.refuse("location", dispatcher, tracker)
         return self.accept("location", text)

@@ -156,6 +156,13 @@ def test_lead_outside_the_area_is_offered_an_alternative(server_env):
     assert "Если передумаете" in texts(replies)
 
 
+def test_customer_who_switches_language_is_answered_in_the_new_one(servers):
+    me = sender()
+    assert "Здравствуйте" in texts(servers.say(me, "привет"))
+    assert "I'm a bot" in texts(servers.say(me, "sorry, are you a real person or a bot?"))
+    assert "бот-помощник" in texts(servers.say(me, "а ты бот?"))
+
+
 @pytest.mark.parametrize("message, expected", [
     ("", "пустым"),
     ("   ", "пустым"),

@@ -91,6 +91,18 @@ def test_decision_role_is_asked_only_when_configured(store):
     assert "decision_maker" not in slots and len(slots) == 5
 
 
+def test_a_value_for_a_question_not_asked_is_dropped_quietly(store):
+    """DIET read "Москва" as a service while the place was asked: keep the earlier service."""
+    events = [{"event": "slot", "name": "service", "value": "window_cleaning"},
+              {"event": "user", "text": "Москва, Марьино", "parse_data": {}},
+              {"event": "slot", "name": "service", "value": "Москва"}]
+    t = tracker({"service": "Москва"}, text="Москва, Марьино", requested="location", events=events)
+    dispatcher = CollectingDispatcher()
+    assert ValidateLeadForm().validate_service("Москва", dispatcher, t, DOMAIN) == {"service": "window_cleaning"}
+    assert dispatcher.messages == []
+    assert ValidateLeadForm().validate_location("Марьино", dispatcher, t, DOMAIN)["location"] == "Москва, Марьино"
+
+
 def test_form_answers_are_saved_as_they_arrive(store):
     t = tracker({"service": "general_cleaning", "location": "Химки"}, text="Химки", requested="location",
                 loop="lead_form")

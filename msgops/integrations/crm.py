@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from msgops.store.db import Base
 from msgops.store.models import Contact, ContactIdentity, Lead, utcnow
 
 OPEN = "in progress"
@@ -24,16 +25,29 @@ def upsert_contact(
     phone: Optional[str] = None,
     email: Optional[str] = None,
 ) -> Contact:
+    """The contact for this chat, updated; merged into an older card with the same phone/e-mail.
+
+    A chat's card is created at the customer's first answer, before they give a phone; when
+    the phone later turns out to belong to a card made on another channel, the two are one
+    person, so the newer card is folded into the older one.
+    """
     identity = session.execute(
         select(ContactIdentity).where(ContactIdentity.channel == channel,
                                       ContactIdentity.external_id == external_id)
     ).scalar_one_or_none()
     contact = identity.contact if identity else None
     for column, value in ((Contact.phone, phone), (Contact.email, email)):
-        if contact is None and value:
-            contact = session.execute(
-                select(Contact).where(column == value).order_by(Contact.id)
-            ).scalars().first()
+        if not value:
+            continue
+        same = session.execute(
+            select(Contact).where(column == value).order_by(Contact.id)
+        ).scalars().first()
+        if same is not None and contact is not None and same.id != contact.id:
+            older, newer = sorted((same, contact), key=lambda c: c.id)
+            _merge(session, keep=older, drop=newer)
+            contact = older
+        elif contact is None:
+            contact = same
     if contact is None:
         contact = Contact()
         session.add(contact)
@@ -46,6 +60,20 @@ def upsert_contact(
         session.add(ContactIdentity(contact_id=contact.id, channel=channel, external_id=external_id))
         session.flush()
     return contact
+
+
+def _merge(session: Session, *, keep: Contact, drop: Contact) -> None:
+    """Move everything that points at `drop` (identities, leads, meetings, quotes...) to `keep`."""
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if any(fk.column.table.name == Contact.__tablename__ for fk in column.foreign_keys):
+                session.execute(update(table).where(column == drop.id).values({column.name: keep.id}))
+    keep.name = keep.name or drop.name
+    keep.phone = keep.phone or drop.phone
+    keep.email = keep.email or drop.email
+    session.expunge(drop)
+    session.execute(delete(Contact.__table__).where(Contact.id == drop.id))
+    session.expire(keep)
 
 
 def open_lead(session: Session, conversation_id: str) -> Optional[Lead]:

@@ -12,7 +12,7 @@ from msgops import scheduler
 from msgops.integrations import calendar, crm
 from msgops.integrations.briefs import BriefContent, send_brief
 from msgops.store import session_scope
-from msgops.store.models import Contact, Meeting, OutboxMessage, ScheduledJob
+from msgops.store.models import Contact, Lead, Meeting, OutboxMessage, ScheduledJob
 
 
 def test_same_chat_updates_one_contact(db):
@@ -36,6 +36,23 @@ def test_same_phone_on_another_channel_is_the_same_person(db):
         assert other == first
         channels = {i.channel for i in s.get(Contact, first).identities}
         assert channels == {"telegram", "whatsapp"}
+
+
+@pytest.mark.parametrize("first, second", [("telegram", "whatsapp"), ("whatsapp", "telegram")])
+def test_cards_made_before_the_phone_was_known_are_merged(db, first, second):
+    """Each chat gets a card at the first answer; the phone, given later, shows it is one person."""
+    with session_scope() as s:
+        older = crm.upsert_contact(s, channel=first, external_id="a", name="Ольга", phone="+79161234567").id
+    with session_scope() as s:
+        newer = crm.upsert_contact(s, channel=second, external_id="b", name="Ольга").id
+        s.add(Lead(contact_id=newer, conversation_id="b", channel=second, status="in progress", answers={},
+                   reasons=[]))
+    with session_scope() as s:
+        merged = crm.upsert_contact(s, channel=second, external_id="b", phone="+79161234567").id
+    with session_scope() as s:
+        assert merged == older and s.execute(select(func.count(Contact.id))).scalar() == 1
+        assert {i.channel for i in s.get(Contact, older).identities} == {first, second}
+        assert s.execute(select(Lead.contact_id)).scalars().all() == [older]
 
 
 def test_different_people_stay_apart(db):

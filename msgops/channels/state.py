@@ -27,7 +27,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msgops.store import session_scope
-from msgops.store.models import ChannelPresence, ProcessedDelivery
+from msgops.store.models import ChannelPresence, Contact, ContactIdentity, ProcessedDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +111,17 @@ class _Duplicate(Exception):
 
 
 def record_inbound(
-    channel: str, dedup_id: Optional[str], external_id: str, at: Optional[datetime] = None
+    channel: str, dedup_id: Optional[str], external_id: str, at: Optional[datetime] = None,
+    phone: Optional[str] = None,
 ) -> bool:
     """``claim_delivery`` and ``touch_presence`` in one transaction (one connection, one commit).
 
     This runs for every inbound message, so it is kept to Core statements: store work is
     Python work competing for the GIL with the event loop that answers webhooks. False means
     a duplicate (the presence is then left as it was).
+
+    ``phone`` is a number the platform vouches for (WhatsApp's sender, E.164): see
+    ``_link_known_phone``.
     """
     now = utcnow()
     at = min(as_utc(at) or now, now)
@@ -140,6 +144,8 @@ def record_inbound(
                     session.execute(
                         insert(presence).values(channel=channel, external_id=external_id, last_inbound_at=at)
                     )
+                if phone:
+                    _link_known_phone(session, channel, external_id, phone, now)
             break
         except _Duplicate:
             return False
@@ -150,6 +156,29 @@ def record_inbound(
             return True
     _maybe_purge(now)
     return True
+
+
+def _link_known_phone(session: Any, channel: str, external_id: str, phone: str, now: datetime) -> None:
+    """Attach this channel address to the existing contact with this phone, if it has none yet.
+
+    The lead process records a contact at the customer's first answer, before it knows the
+    phone, under the conversation's channel address. A customer already known by phone from
+    another channel (a Telegram lead) who now writes on WhatsApp would then get a second
+    contact; linking the WhatsApp address first makes the process find the known contact.
+    Nothing is created when no contact has this phone.
+    """
+    identity = ContactIdentity.__table__
+    if session.execute(select(identity.c.id).where(
+            (identity.c.channel == channel) & (identity.c.external_id == external_id))).first() is not None:
+        return
+    contacts = Contact.__table__
+    contact_id = session.execute(
+        select(contacts.c.id).where(contacts.c.phone == phone).order_by(contacts.c.id).limit(1)
+    ).scalar()
+    if contact_id is not None:
+        session.execute(insert(identity).values(contact_id=contact_id, channel=channel,
+                                                external_id=external_id, created_at=now))
+        logger.info("%s:%s linked to contact %s by its phone", channel, external_id, contact_id)
 
 
 def _maybe_purge(now: datetime) -> None:

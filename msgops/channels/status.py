@@ -75,10 +75,11 @@ def print_channel_status(
             state += " (not in credentials.yml)"
         print(f"{row['channel']:<10} {state}", file=out)
         print(f"  webhook: {row['webhook_url']}", file=out)
+        width = max((len(s["key"]) for s in row["secrets"]), default=0) + 1
         for secret in row["secrets"]:
             mark = "set" if secret["set"] else ("MISSING" if secret["required"] else "not set")
             optional = "" if secret["required"] else " (optional)"
-            print(f"  {secret['key']:<16} {', '.join(secret['env']):<40} {mark}{optional}", file=out)
+            print(f"  {secret['key']:<{width}} {', '.join(secret['env']):<40} {mark}{optional}", file=out)
         if row["channel"] == "telegram" and row["active"]:
             print("  register: POST /webhooks/telegram/set_webhook with header "
                   "X-Telegram-Bot-Api-Secret-Token", file=out)

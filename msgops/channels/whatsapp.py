@@ -44,6 +44,7 @@ from msgops.channels.outbound import (
     SESSION,
     TEMPLATE,
     ChannelOutput,
+    DeliveryResult,
     Route,
 )
 
@@ -234,8 +235,17 @@ class WhatsAppOutput(ChannelOutput):
         self.template_body_params = template_body_params
         self.template_languages = template_languages or {}
         self.default_language = default_language
+        #: a template already went out through this output (one proactive send, e.g. one
+        #: ``trigger_intent``): the turn's further messages are not sent as more templates
+        self.template_sent = False
 
     def _template_route(self, message: Dict[str, Any], language: Optional[str]) -> Route:
+        if self.template_sent:
+            # A follow-up fired inside the lead form is the reminder *and* the form's question
+            # again: outside the window that would be two paid templates in a row, the second
+            # one a bare question. The first carries the reminder; the customer's answer opens
+            # the window and the form asks again.
+            return Route(CLOSED, reason="outside the 24-hour window; this send already used its template")
         language = language or self.default_language
         code = self.template_languages.get(language, language)
         text = str(message.get("text") or message.get("image") or "").strip()
@@ -274,6 +284,14 @@ class WhatsAppOutput(ChannelOutput):
         body = {"messaging_product": "whatsapp", "recipient_type": "individual",
                 **self.address(recipient_id), **payload}
         return await self.client.post(f"{self.phone_number_id}/messages", body)
+
+    async def _send_via(
+        self, recipient_id: str, message: Dict[str, Any], language: Optional[str], route: Route
+    ) -> DeliveryResult:
+        result = await super()._send_via(recipient_id, message, language, route)
+        if route.kind == TEMPLATE and result.sent:
+            self.template_sent = True
+        return result
 
     def message_id_of(self, response: ApiResponse) -> Optional[str]:
         messages = response.data.get("messages") or []

@@ -198,6 +198,26 @@ def test_dedup_rows_expire_after_the_ttl(monkeypatch):
     assert state.claim_delivery("whatsapp", long_id) and not state.claim_delivery("whatsapp", long_id)
 
 
+def test_a_whatsapp_number_already_known_from_another_channel_is_linked_to_that_contact():
+    from msgops.integrations import crm
+    from msgops.store.models import Contact, ContactIdentity
+
+    with session_scope() as session:
+        known = crm.upsert_contact(session, channel="telegram", external_id="111", name="Ольга",
+                                   phone="+79161234567").id
+    assert state.record_inbound("whatsapp", "wamid.A1", "79161234567", phone="+79161234567")
+    assert state.record_inbound("whatsapp", "wamid.A2", "79161234567", phone="+79161234567")  # no 2nd row
+    assert state.record_inbound("whatsapp", "wamid.B1", "79990000000", phone="+79990000000")  # unknown
+    with session_scope() as session:
+        rows = session.execute(select(ContactIdentity.channel, ContactIdentity.external_id,
+                                      ContactIdentity.contact_id).order_by(ContactIdentity.id)).all()
+        assert [tuple(r) for r in rows] == [("telegram", "111", known), ("whatsapp", "79161234567", known)]
+        assert session.execute(select(func.count()).select_from(Contact)).scalar_one() == 1
+        # the lead process then finds the known contact through the WhatsApp address
+        again = crm.upsert_contact(session, channel="whatsapp", external_id="79161234567", name="Ольга")
+        assert again.id == known
+
+
 def test_webhook_is_answered_before_the_turn_finishes(graph_env):
     payload = fresh_whatsapp("whatsapp/text.json")
 
@@ -453,7 +473,11 @@ def test_a_reminder_outside_the_window_goes_out_as_the_template(graph_env):
             result = await output.send_response(
                 CUSTOMER, {"text": "Напоминаем: уборка завтра в 10:00.\nДо встречи!",
                            "buttons": [{"title": "OK", "payload": "/affirm"}]})
-            english = await output.send_response(CUSTOMER, {"text": "Reminder: cleaning tomorrow"})
+            # one proactive send, one template: a second message of it is not sent
+            again = await output.send_response(CUSTOMER, {"text": "Где нужно выполнить работу?"})
+            assert not again.sent and again.route == "closed" and "template" in again.reason
+            english = await channel.get_output_channel().send_response(
+                CUSTOMER, {"text": "Reminder: cleaning tomorrow"})
             _presence(1)
             inside = await channel.get_output_channel().send_response(CUSTOMER, {"text": "Reminder"})
             await channel.client.aclose()
@@ -681,5 +705,18 @@ def test_stopping_the_server_lets_running_turns_finish(graph_env):
             await app._server.before_stop()  # what Sanic runs on shutdown
             assert len(fake.sends()) == 1
             await app.__aexit__(None, None, None)
+
+    run(scenario())
+
+
+def test_the_start_up_heap_is_frozen_out_of_the_garbage_collector(graph_env):
+    """A full collection over a loaded Rasa (600k objects) stalls the event loop ~0.5 s."""
+    import gc
+
+    async def scenario() -> None:
+        async with FakePlatform() as fake:
+            graph_env(fake)
+            async with ConnectorApp(make_channel(), FakeBot()):
+                assert gc.get_freeze_count() > 0
 
     run(scenario())

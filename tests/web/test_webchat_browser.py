@@ -147,10 +147,12 @@ async def conversation(page: Page, url: str, servers, shots) -> None:
     assert not errors, errors
 
 
+# The web chat does not depend on the store backend: these run once, on the SQLite servers.
+ON_SQLITE = pytest.mark.parametrize("servers", ["sqlite"], indirect=True)
+
+
+@ON_SQLITE
 def test_chat_in_a_browser_keeps_the_conversation_across_a_reload(servers, chromium, tmp_path):
-    backend = getattr(servers, "backend", None) or str(getattr(servers, "db_url", "")).split(":")[0]
-    if backend.startswith("postgresql"):
-        pytest.skip("the web chat does not depend on the store backend: it runs once, on SQLite")
     web = start_webchat(servers.rasa_url, tmp_path / "webchat.log")
     shots = tmp_path / "screenshots"
     shots.mkdir()
@@ -166,3 +168,87 @@ def test_chat_in_a_browser_keeps_the_conversation_across_a_reload(servers, chrom
         asyncio.run(asyncio.wait_for(run(), timeout=300))
     finally:
         stop(web.process)
+
+
+async def click_choice(page: Page, contains: str, what: str) -> str:
+    """Click the first enabled button of the last button group whose title contains `contains`
+    (all of them when it is ""); wait for its title as the user's bubble and the bot's answer."""
+    find = ("Array.from(Array.from(document.querySelectorAll('#log .choices')).pop()"
+            ".querySelectorAll('button')).find(b => !b.disabled && b.textContent.includes("
+            f"{json.dumps(contains)}))")
+    title = await page.wait_for(f"({find} || {{}}).textContent", what, timeout=30)
+    bots = await page.eval("document.querySelectorAll('#log .msg--bot').length")
+    await page.click_element(find, what)
+    await page.wait_for(
+        f"Array.from(document.querySelectorAll('#log .msg--user .msg__text'))"
+        f".some(el => el.textContent === {json.dumps(title)})", f"{title!r} as a user bubble")
+    await page.wait_for(f"document.querySelectorAll('#log .msg--bot').length > {bots}",
+                        f"a bot answer to {title!r}")
+    await settle(page, "document.querySelectorAll('#log .msg').length")
+    return title
+
+
+def bot_text(transcript: List[dict]) -> str:
+    return "\n".join(m["text"] for m in transcript if m["from"] == "bot")
+
+
+async def lead_to_a_booked_call(page: Page, url: str, shots) -> str:
+    await page.emulate_phone()
+    await page.set_languages("ru-RU,ru")
+    await page.navigate(url)
+    session = await page.wait_for(READY_JS, "the socketio session to be confirmed")
+
+    transcript = await send_and_wait(page, "Сколько стоит уборка?")
+    assert "Наши цены" in bot_text(transcript), transcript
+    await click_choice(page, "Генеральная", "the «Генеральная уборка» button")
+    transcript = await page.eval(TRANSCRIPT_JS)
+    assert "Где нужно выполнить работу" in bot_text(transcript[-2:]), transcript
+    for answer, question in (("в Химках", "Когда вам удобно"),
+                             ("завтра после обеда", "Как к вам обращаться"),
+                             ("Ольга", "телефон или e-mail")):
+        transcript = await send_and_wait(page, answer, enter=True)
+        assert question in bot_text(transcript[-2:]), (answer, transcript)
+    transcript = await send_and_wait(page, "8 (916) 765-43-21")
+    assert "Ольга" in bot_text(transcript[-3:]) and "звонок" in bot_text(transcript[-3:]), transcript
+    offered = (await page.eval(CHOICES_JS))[-1]
+    assert 2 <= len(offered) <= 3 and not any(b["disabled"] for b in offered), offered
+    await page.screenshot(shots / "call-times.png")
+    chosen = await click_choice(page, "", "the first call-time button")
+    transcript = await page.eval(TRANSCRIPT_JS)
+    assert "Звонок назначен" in bot_text(transcript[-2:]), transcript
+    assert (await page.eval(CHOICES_JS))[-1][0]["pressed"] == "true"
+    assert any(m["from"] == "user" and m["text"] == chosen for m in transcript)
+    await page.screenshot(shots / "booked.png")
+    errors = [line for line in page.console if line.startswith("exception")]
+    assert not errors, errors
+    return session
+
+
+@ON_SQLITE
+def test_customer_books_a_call_on_the_page(servers, chromium, tmp_path, monkeypatch):
+    web = start_webchat(servers.rasa_url, tmp_path / "webchat.log")
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+
+    async def run() -> str:
+        page = await Page.open(chromium.page_websocket_url())
+        try:
+            return await lead_to_a_booked_call(page, web.url, shots)
+        finally:
+            await page.close()
+
+    try:
+        session = asyncio.run(asyncio.wait_for(run(), timeout=300))
+    finally:
+        stop(web.process)
+
+    if getattr(servers, "db_url", None):  # the started servers: read what they recorded
+        from msgops.records import fetch
+
+        monkeypatch.setenv("MSGOPS_DB_URL", servers.db_url)
+        lead = [r for r in fetch("leads") if r["conversation_id"] == session][-1]
+        assert lead["status"] == "qualified, meeting booked" and lead["service"] == "general_cleaning"
+        assert lead["channel"] == "socketio"
+        contact = [c for c in fetch("contacts") if c["id"] == lead["contact_id"]][0]
+        assert contact["name"] == "Ольга" and contact["phone"] == "+79167654321"
+        assert [m["status"] for m in fetch("meetings") if m["lead_id"] == lead["id"]] == ["booked"]

@@ -79,4 +79,11 @@ def guarded_blueprint(make: Callable[[OnNewMessage], Blueprint], on_new_message:
     async def remember_app(app: Any, _loop: Any) -> None:
         holder["app"] = app
 
+    @blueprint.listener("after_server_start")
+    async def freeze_heap(_app: Any, _loop: Any) -> None:
+        # REST and the web chat are always on, so every server gets this (see the function).
+        from msgops.channels.pipeline import freeze_startup_heap
+
+        freeze_startup_heap()
+
     return blueprint

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from msgops.business.config import BusinessConfig, business
-from msgops.lead import Conversation
+from msgops.conversation import Conversation
 
 log = logging.getLogger("msgops.actions")
 SERVICE_TIMEOUT = 15.0
@@ -44,6 +44,14 @@ def _last_text(tracker: Tracker) -> Optional[str]:
     for event in reversed(tracker.events):
         if event.get("event") == "user" and event.get("text") and not str(event["text"]).startswith("/"):
             return event["text"]
+    return None
+
+
+def latest_entity(tracker: Tracker, name: str) -> Optional[str]:
+    """The value of an entity of the customer's last message (or a button's payload)."""
+    for entity in tracker.latest_message.get("entities", []):
+        if entity.get("entity") == name:
+            return entity.get("value")
     return None
 
 

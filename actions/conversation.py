@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import ServiceUnavailable, call_service, config, conversation, language
 from actions.lead import answers_from, reset_process_slots
+from actions.quote import quote_answers_from, reset_quote_slots
 from msgops import clock, lead
 from msgops.business.opening import next_open_text
 from msgops.choices import Choice, buttons, intent_payload
@@ -39,7 +40,7 @@ class ActionHandoff(Action):
         try:
             await call_service(dispatcher, lead.close, conversation(tracker), answers_from(tracker),
                                cfg, clock.now(), lead.STATUS_HUMAN, tried=_tried(tracker),
-                               intent=intent)
+                               intent=intent, more_fields=_quote_fields(tracker))
         except ServiceUnavailable:
             return [ConversationPaused()]
         dispatcher.utter_message(response="utter_handoff", manager_name=cfg.manager.name.get(lang),
@@ -47,7 +48,15 @@ class ActionHandoff(Action):
         return [ConversationPaused()]
 
 
-_NOT_A_PROCESS = (None, "request_human", "inform", "affirm", "deny", "nlu_fallback")
+def _quote_fields(tracker: Tracker) -> dict:
+    """The quote's answers so far, named for the manager (quote_address, quote_date...)."""
+    return {f"quote_{k}": v for k, v in quote_answers_from(tracker).filled().items()
+            if k not in ("customer_name", "contact")}
+
+
+# Intents that never start a process: the brief names the one before them.
+_NOT_A_PROCESS = (None, "request_human", "inform", "affirm", "deny", "nlu_fallback", "greet", "goodbye", "thank",
+                  "bot_challenge", "out_of_scope", "share_media", "share_location", "share_contact")
 
 
 def _process_intent(tracker: Tracker) -> str:
@@ -71,9 +80,9 @@ class ActionStopProcess(Action):
                 await call_service(dispatcher, lead.close, conversation(tracker), answers, config(),
                                    clock.now(), lead.STATUS_STOPPED)
             except ServiceUnavailable:
-                return reset_process_slots()
+                return reset_process_slots() + reset_quote_slots()
         dispatcher.utter_message(response="utter_process_stopped")
-        return reset_process_slots()
+        return reset_process_slots() + reset_quote_slots()
 
 
 class ActionSendFollowup(Action):

@@ -36,8 +36,20 @@ class ProcessFormValidator(FormValidationAction, ABC):
 
     @staticmethod
     def is_asked(slot: str, tracker: Tracker) -> bool:
-        """Whether the form's current question is this slot's (or no question is out yet)."""
-        return tracker.get_slot("requested_slot") in (None, slot)
+        """Whether the form's current question is this slot's.
+
+        Not while the form is being opened: then a value came from the first message's
+        entities, and a wrong one is dropped quietly; the form asks the question next.
+        """
+        return tracker.get_slot("requested_slot") == slot
+
+    def earlier_answer(self, slot: str, tracker: Tracker) -> Optional[Dict[str, Any]]:
+        """Keep an answer already given when a message meant for another question (or a side
+        question like "do you work on weekends?") carries a value for this slot."""
+        earlier = self.previous_value(slot, tracker)
+        if earlier is not None and not self.is_asked(slot, tracker):
+            return {slot: earlier}
+        return None
 
     @staticmethod
     def previous_value(slot: str, tracker: Tracker) -> Any:

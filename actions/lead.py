@@ -1,6 +1,7 @@
 """Rasa glue for the lead-capture process (msgops/lead.py holds the process itself)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -8,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ServiceUnavailable, call_service, config, conversation, language
+from actions.common import ServiceUnavailable, call_service, config, conversation, language, latest_entity
 from actions.forms_base import ProcessFormValidator
 from msgops import clock, lead
 from msgops.business.answers import read_contact, read_name, read_when
@@ -28,13 +29,6 @@ def answers_from(tracker: Tracker) -> lead.LeadAnswers:
     return lead.LeadAnswers(**{slot: tracker.get_slot(slot) for slot in LEAD_SLOTS})
 
 
-def _entity(tracker: Tracker, name: str) -> Optional[str]:
-    for entity in tracker.latest_message.get("entities", []):
-        if entity.get("entity") == name:
-            return entity.get("value")
-    return None
-
-
 class ActionAnswerPrice(Action):
     """Answer the price question first: the customer asked it, the questions come after."""
 
@@ -44,7 +38,7 @@ class ActionAnswerPrice(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         cfg, lang = config(), language(tracker)
-        service = cfg.service(_entity(tracker, "service") or tracker.get_slot("service") or "")
+        service = cfg.service(latest_entity(tracker, "service") or tracker.get_slot("service") or "")
         if service:
             dispatcher.utter_message(response="utter_price_of_service",
                                      service_name=service.name.get(lang),
@@ -101,6 +95,9 @@ class ValidateLeadForm(ProcessFormValidator):
 
     def validate_service(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: DomainDict) -> Dict[str, Any]:
+        kept = self.earlier_answer("service", tracker)
+        if kept is not None:
+            return kept
         service = match_service(str(value or ""), config()) if not self.latest_issue(tracker) else None
         if service is None:
             return self.refuse("service", dispatcher, tracker)
@@ -108,6 +105,9 @@ class ValidateLeadForm(ProcessFormValidator):
 
     def validate_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[str, Any]:
+        kept = self.earlier_answer("location", tracker)
+        if kept is not None:
+            return kept
         # Asked for the place, the whole answer is the place ("Москва, Марьино"), not one entity.
         asked = tracker.get_slot("requested_slot") == "location" and self._plain_text(tracker)
         text = str((asked if asked and not str(asked).startswith("/") else value) or "").strip()
@@ -117,6 +117,9 @@ class ValidateLeadForm(ProcessFormValidator):
 
     def validate_timing(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: DomainDict) -> Dict[str, Any]:
+        kept = self.earlier_answer("timing", tracker)
+        if kept is not None:
+            return kept
         cfg = config()
         now = clock.now(cfg.tz)
         when = read_when(str(value or ""), now, language(tracker)) if not self.latest_issue(tracker) else None
@@ -129,6 +132,9 @@ class ValidateLeadForm(ProcessFormValidator):
 
     def validate_customer_name(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        kept = self.earlier_answer("customer_name", tracker)
+        if kept is not None:
+            return kept
         name = read_name(str(value or "")) if not self.latest_issue(tracker) else None
         if name is None:
             return self.refuse("customer_name", dispatcher, tracker, "utter_invalid_name")
@@ -136,6 +142,9 @@ class ValidateLeadForm(ProcessFormValidator):
 
     def validate_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: DomainDict) -> Dict[str, Any]:
+        kept = self.earlier_answer("contact", tracker)
+        if kept is not None:
+            return kept
         found = read_contact(str(value or ""), config().business.phone_region)
         if found is None:
             return self.refuse("contact", dispatcher, tracker)
@@ -231,6 +240,12 @@ def offer_buttons(dispatcher: CollectingDispatcher, response: str, slots, cfg, l
     dispatcher.utter_message(response="utter_meeting_other_time_hint")
 
 
+def when_label(when, cfg, lang) -> str:
+    """A typed time as the customer meant it: "сб, 5 декабря" for a day, with the hour if given."""
+    text = format_when(when.start, cfg.tz, lang)
+    return text.rsplit(",", 1)[0] if when.end - when.start >= timedelta(hours=20) else text
+
+
 class ValidateMeetingForm(ProcessFormValidator):
     def name(self) -> str:
         return "validate_meeting_form"
@@ -248,11 +263,10 @@ class ValidateMeetingForm(ProcessFormValidator):
         if not understood:
             return self.refuse("meeting_time", dispatcher, tracker)
         if start is None:
-            nearby = await call_service(dispatcher, lead.offer, cfg, now)
+            # The form asks again right after this, with the nearest free times as buttons.
             requested = read_when(str(value), now.astimezone(cfg.tz), lang)
-            label = format_when(requested.start, cfg.tz, lang) if requested else str(value)
-            if nearby:
-                offer_buttons(dispatcher, "utter_meeting_time_busy", nearby, cfg, lang, requested=label)
+            dispatcher.utter_message(response="utter_meeting_time_busy",
+                                     requested=when_label(requested, cfg, lang) if requested else str(value))
             return {"meeting_time": None}
         return self.accept("meeting_time", start.isoformat())
 

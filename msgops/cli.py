@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import requests
@@ -30,10 +31,19 @@ def _short(value: object) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def api_token() -> str:
+    """MSGOPS_API_TOKEN, else the token `make run` generated into var/api_token."""
+    token = os.environ.get("MSGOPS_API_TOKEN")
+    if token:
+        return token
+    path = Path(os.environ.get("MSGOPS_VAR_DIR", "var")) / "api_token"
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
+
 def _handback(args: argparse.Namespace) -> int:
     """A human gives the conversation back to the bot (DESIGN: ConversationResumed)."""
     url = f"{args.rasa_url.rstrip('/')}/conversations/{args.conversation_id}/tracker/events"
-    response = requests.post(url, params={"token": os.environ.get("MSGOPS_API_TOKEN", "")},
+    response = requests.post(url, params={"token": api_token()},
                              json=[{"event": "resume"}], timeout=10)
     if response.ok:
         print(f"the bot answers {args.conversation_id} again")
@@ -63,7 +73,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="msgops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("records", help="show what the bot recorded")
-    rec.add_argument("kind", choices=["contacts", "leads", "meetings", "briefs"])
+    rec.add_argument("kind", choices=["contacts", "leads", "meetings", "briefs", "quotes"])
     rec.add_argument("--json", action="store_true", help="print JSON instead of lines")
     rec.set_defaults(run=_records)
     back = sub.add_parser("handback", help="let the bot answer a conversation a human took over")

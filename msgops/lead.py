@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Dict, List, Optional
 
 from msgops import metrics, scheduler
-from msgops.business.answers import read_contact, read_when
+from msgops.business.answers import read_when
 from msgops.business.area import find_zone
 from msgops.business.availability import free_slots, pick_spread
 from msgops.business.config import BusinessConfig
 from msgops.business.qualification import Verdict, qualify
+from msgops.conversation import Conversation, customer_card
 from msgops.integrations import calendar, crm
 from msgops.integrations.briefs import BriefContent, send_brief
 from msgops.store import session_scope
@@ -34,16 +35,6 @@ STATUS_HUMAN = "handed to a human"
 
 
 @dataclass
-class Conversation:
-    """Who we are talking to and where; every step needs it."""
-
-    conversation_id: str
-    channel: str
-    language: str
-    last_message: Optional[str] = None
-
-
-@dataclass
 class LeadAnswers:
     service: Optional[str] = None
     location: Optional[str] = None
@@ -55,12 +46,6 @@ class LeadAnswers:
 
     def filled(self) -> Dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}
-
-
-def _contact_fields(answers: LeadAnswers, cfg: BusinessConfig) -> Dict[str, Optional[str]]:
-    found = read_contact(answers.contact or "", cfg.business.phone_region)
-    return {"phone": found.value if found and found.kind == "phone" else None,
-            "email": found.value if found and found.kind == "email" else None}
 
 
 def summary(answers: LeadAnswers, cfg: BusinessConfig, status: str) -> str:
@@ -84,8 +69,7 @@ def _lead_fields(answers: LeadAnswers, cfg: BusinessConfig, now: datetime) -> Di
 
 def _save(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, status: str,
           now: datetime, session, reasons: Optional[list] = None):
-    contact = crm.upsert_contact(session, channel=conv.channel, external_id=conv.conversation_id,
-                                 name=answers.customer_name, **_contact_fields(answers, cfg))
+    contact = customer_card(session, conv, answers.customer_name, answers.contact, cfg.business.phone_region)
     return crm.save_lead(session, contact=contact, conversation_id=conv.conversation_id,
                          channel=conv.channel, language=conv.language, status=status,
                          answers=answers.filled(), fields=_lead_fields(answers, cfg, now),
@@ -172,8 +156,11 @@ def book_call(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, sta
 
 
 def close(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, now: datetime,
-          status: str, *, tried: Optional[List[str]] = None, intent: str = "ask_price") -> None:
-    """End the process without a call: stopped, or handed to a human (who gets a brief)."""
+          status: str, *, tried: Optional[List[str]] = None, intent: str = "ask_price",
+          more_fields: Optional[Dict[str, object]] = None) -> None:
+    """End the process without a call: stopped, or handed to a human (who gets a brief).
+
+    `more_fields`: another process's answers (e.g. the quote's) for the manager's brief."""
     with session_scope() as session:
         lead = _save(conv, answers, cfg, status, now, session) if answers.filled() else None
         if lead is not None:
@@ -182,7 +169,8 @@ def close(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, now: da
         if status == STATUS_HUMAN:
             send_brief(session, BriefContent(
                 conversation_id=conv.conversation_id, channel=conv.channel,
-                lead_id=lead.id if lead else None, intent=intent, fields=answers.filled(),
+                lead_id=lead.id if lead else None, intent=intent,
+                fields={**answers.filled(), **(more_fields or {})},
                 tried=tried or [], next_step="reply to the customer in this chat",
                 last_message=conv.last_message), cfg.manager.webhook_url)
 

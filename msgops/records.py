@@ -1,17 +1,21 @@
 """What the bot recorded, as rows a person can read or JSON a script can use."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List
 
 from sqlalchemy import select
 
+from msgops import clock
 from msgops.store import session_scope
-from msgops.store.models import Brief, Contact, Lead, Meeting
+from msgops.store.models import Brief, Contact, Lead, Meeting, Quote
 
 
 def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    if not isinstance(value, datetime):
+        return value
+    # Stored as UTC; SQLite hands them back without the zone, so say it explicitly.
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def _contacts(session) -> List[Dict[str, Any]]:
@@ -43,8 +47,22 @@ def _briefs(session) -> List[Dict[str, Any]]:
              "created_at": b.created_at} for b in rows]
 
 
+def _quotes(session) -> List[Dict[str, Any]]:
+    from msgops.quote import expire
+
+    expire(session, clock.now())  # a quote past its validity reads as expired
+    rows = session.execute(select(Quote).order_by(Quote.id)).scalars().all()
+    return [{"id": q.id, "contact_id": q.contact_id, "contact": q.contact.name, "status": q.status,
+             "service": q.service, "quantity": f"{q.quantity} {q.unit}", "extras": q.extras,
+             "location": q.location, "zone": q.zone, "work_date": q.work_date,
+             "total": q.total_min if q.total_min == q.total_max else f"{q.total_min}-{q.total_max}",
+             "currency": q.currency, "lines": q.lines, "conditions": q.conditions, "media": q.media,
+             "next_step": q.next_step, "valid_until": q.valid_until, "conversation_id": q.conversation_id,
+             "created_at": q.created_at} for q in rows]
+
+
 KINDS: Dict[str, Callable] = {"contacts": _contacts, "leads": _leads, "meetings": _meetings,
-                              "briefs": _briefs}
+                              "briefs": _briefs, "quotes": _quotes}
 
 
 def fetch(kind: str) -> List[Dict[str, Any]]:

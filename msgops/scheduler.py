@@ -28,7 +28,7 @@ log = logging.getLogger("msgops.scheduler")
 MAX_ATTEMPTS = 8
 HTTP_TIMEOUT = 10
 # Which intent a job kind fires in the conversation.
-JOB_INTENTS: Dict[str, str] = {"followup": "EXTERNAL_followup"}
+JOB_INTENTS: Dict[str, str] = {"followup": "EXTERNAL_followup", "quote_followup": "EXTERNAL_quote_followup"}
 
 
 def now_utc() -> datetime:

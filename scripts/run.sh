@@ -14,6 +14,9 @@ if [ -z "${MSGOPS_API_TOKEN:-}" ]; then
 fi
 export MSGOPS_API_TOKEN MSGOPS_RASA_URL="http://localhost:${RASA_PORT}"
 
+# The action server's port as chosen above (endpoints.yml names the default 5055).
+sed "s#localhost:5055#localhost:${ACTIONS_PORT}#" "${MSGOPS_ENDPOINTS:-endpoints.yml}" > var/endpoints.active.yml
+
 # Only channels whose secrets are set are switched on.
 $BIN/python -m msgops.channels.credentials credentials.yml var/credentials.active.yml
 
@@ -33,12 +36,18 @@ pids+=($!)
 $BIN/python -m msgops.webchat --port "$WEB_PORT" --rasa-url "http://localhost:${RASA_PORT}" > var/web.log 2>&1 &
 pids+=($!)
 
-echo "web chat:     http://localhost:${WEB_PORT}"
-echo "REST channel: curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"Сколько стоит уборка?\"}'"
-echo "HTTP API token (also in var/api_token): ${MSGOPS_API_TOKEN}"
-echo "logs: var/*.log; Ctrl-C stops everything"
+echo "starting Rasa on port ${RASA_PORT} (about 20 s)..."
 $BIN/rasa run --enable-api --auth-token "$MSGOPS_API_TOKEN" --cors "*" \
-  --model models/msgops.tar.gz --credentials var/credentials.active.yml --endpoints "${MSGOPS_ENDPOINTS:-endpoints.yml}" \
+  --model models/msgops.tar.gz --credentials var/credentials.active.yml --endpoints var/endpoints.active.yml \
   --port "$RASA_PORT" --log-file var/rasa.log &
 pids+=($!)
+until curl -sf "localhost:${RASA_PORT}/" >/dev/null 2>&1; do
+  kill -0 "${pids[-1]}" 2>/dev/null || { echo "Rasa stopped; see var/rasa.log"; exit 1; }
+  sleep 1
+done
+echo "ready."
+echo "web chat:     http://localhost:${WEB_PORT}"
+echo "REST channel: curl -s localhost:${RASA_PORT}/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"Сколько стоит генеральная уборка?\"}' | python3 -m json.tool --no-ensure-ascii"
+echo "HTTP API token: in var/api_token"
+echo "logs: var/*.log; Ctrl-C stops everything"
 wait "${pids[-1]}"

@@ -154,3 +154,17 @@ def test_normalise() -> None:
     )
     assert normalise("I'm [Sarah](person),  ok") == "i m sarah ok"
     assert normalise("Ещё   раз...") == "еще раз"
+
+
+QUOTE_INTENTS = ("request_quote",)
+MIN_QUOTE_EXAMPLES = 30
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_quote_intent_has_enough_examples(language: str) -> None:
+    counts: Dict[str, int] = defaultdict(int)
+    for _, intent, example in iter_intent_examples(sorted((NLU / language).rglob("*.yml"))):
+        if example.strip():
+            counts[intent] += 1
+    short = {i: counts.get(i, 0) for i in QUOTE_INTENTS if counts.get(i, 0) < MIN_QUOTE_EXAMPLES}
+    assert not short, f"quote intents with fewer than {MIN_QUOTE_EXAMPLES} {language} examples: {short}"

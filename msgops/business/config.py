@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
+from msgops.business.pricing_config import PricingRules
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "business.yml"
 _ENV_REF = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -96,6 +98,7 @@ class ServiceArea(BaseModel):
 
 
 Unit = Literal["m2", "hour", "item", "window", "visit"]
+QuoteQuestion = Literal["quantity", "extras", "address", "date", "photo"]
 
 
 class Service(BaseModel):
@@ -107,6 +110,16 @@ class Service(BaseModel):
     duration_minutes: int = Field(..., gt=0, le=24 * 60)
     min_order: float = Field(0, ge=0)
     alternatives: List[str] = []  # cheaper services to offer when a budget is below min_order
+    # What the bot asks before it quotes this service, in order (`quantity` is always asked).
+    quote_questions: List[QuoteQuestion] = ["quantity", "address", "date"]
+    included: Optional[Localized] = None       # shown with a quote: what the price covers
+    not_included: Optional[Localized] = None   # ... and what it does not
+
+    @validator("quote_questions")
+    def _quantity_first(cls, value: List[str]) -> List[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a question is listed twice")
+        return ["quantity", *[q for q in value if q != "quantity"]]
 
 
 class Qualification(BaseModel):
@@ -141,6 +154,15 @@ class FollowUp(BaseModel):
     delay_minutes: float = Field(..., gt=0)
 
 
+class Quotes(BaseModel):
+    """How long a quote holds, when the bot reminds about it, where urgent jobs can go."""
+
+    valid_days: int = Field(7, gt=0, le=365)
+    followup_hours: float = Field(24, gt=0)
+    urgent_zones: Optional[List[str]] = None  # None: every zone takes urgent jobs
+    deposit_percent: float = Field(30, ge=0, le=100)
+
+
 class BusinessConfig(BaseModel):
     business: BusinessInfo
     working_hours: Dict[str, Optional[Interval]]
@@ -152,12 +174,33 @@ class BusinessConfig(BaseModel):
     calls: Calls
     manager: Manager
     followup: FollowUp
+    pricing: PricingRules = PricingRules()
+    quotes: Quotes = Quotes()
 
     _week = validator("working_hours", pre=True, allow_reuse=True)(_parse_week)
 
     @validator("breaks", pre=True, each_item=True)
     def _break(cls, value: object) -> Interval:
         return Interval.parse(value)
+
+    @root_validator(pre=True)
+    def _pricing_sees_services(cls, values: dict) -> dict:
+        """Base prices stay in `services:`; the pricing rules read them from there."""
+        pricing = values.get("pricing") or {}
+        if isinstance(pricing, dict):
+            values = {**values, "pricing": {**pricing, "services": values.get("services") or []}}
+        return values
+
+    @root_validator(skip_on_failure=True)
+    def _zones_exist(cls, values: dict) -> dict:
+        zones = {zone.id for zone in values["service_area"].zones}
+        unknown = sorted(set(values["pricing"].travel) - zones)
+        if unknown:
+            raise ValueError(f"pricing -> travel: no zone(s) {unknown} in service_area")
+        unknown = sorted(set(values["quotes"].urgent_zones or []) - zones)
+        if unknown:
+            raise ValueError(f"quotes -> urgent_zones: no zone(s) {unknown} in service_area")
+        return values
 
     @root_validator(skip_on_failure=True)
     def _unique_ids(cls, values: dict) -> dict:

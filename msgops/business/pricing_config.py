@@ -52,6 +52,7 @@ class AddOn(_Strict):
     price: Optional[Decimal] = Field(None, ge=0)
     percent: Optional[Percent] = Field(None, gt=0)
     per: Literal["order", "each", "unit"] = "order"
+    aliases: List[str] = []  # other words customers use for it ("лоджия", "cat")
     free_up_to: int = Field(0, ge=0)
 
     @root_validator(skip_on_failure=True)

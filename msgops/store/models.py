@@ -187,3 +187,37 @@ class ChannelPresence(Base):
     channel = Column(String(40), nullable=False)
     external_id = Column(String(200), nullable=False)
     last_inbound_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Quote(Base):
+    """A priced offer on the customer's card: its lines as shown, its total and what became of it.
+
+    `status`: sent -> accepted | declined | expired (after `valid_until`). Amounts are in
+    `currency`; a range quote has total_min < total_max and its `conditions`.
+    """
+
+    __tablename__ = "quotes"
+    id = Column(Integer, primary_key=True)
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=False, index=True)
+    conversation_id = Column(String(200), nullable=False, index=True)
+    channel = Column(String(40), nullable=False)
+    language = Column(String(2), nullable=False, default="ru")
+    service = Column(String(60), nullable=False)
+    quantity = Column(String(20), nullable=False)
+    unit = Column(String(10), nullable=False)
+    extras = Column(JSON, nullable=False, default=dict)
+    location = Column(String(200))
+    zone = Column(String(40))
+    work_date = Column(DateTime(timezone=True))
+    media = Column(JSON, nullable=False, default=list)
+    lines = Column(JSON, nullable=False, default=list)
+    total_min = Column(String(20), nullable=False)
+    total_max = Column(String(20), nullable=False)
+    currency = Column(String(3), nullable=False)
+    conditions = Column(JSON, nullable=False, default=list)
+    status = Column(String(20), nullable=False, index=True, default="sent")
+    next_step = Column(String(20))
+    valid_until = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), default=utcnow, nullable=False)
+    updated_at = Column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False)
+    contact = relationship("Contact", lazy="joined")

@@ -60,11 +60,12 @@ def test_price_list_when_no_service(store):
 def test_bare_yes_is_not_a_name_and_second_failure_offers_help(store):
     validator = ValidateLeadForm()
     dispatcher = CollectingDispatcher()
-    result = validator.validate_customer_name("да", dispatcher, tracker(text="да"), DOMAIN)
+    result = validator.validate_customer_name("да", dispatcher, tracker(text="да", requested="customer_name"), DOMAIN)
     assert result == {"customer_name": None, "failed_answers": 1}
     assert responses(dispatcher.messages) == ["utter_invalid_name"]
     dispatcher = CollectingDispatcher()
-    result = validator.validate_customer_name("ок", dispatcher, tracker({"failed_answers": 1}, text="ок"), DOMAIN)
+    result = validator.validate_customer_name("ок", dispatcher, tracker({"failed_answers": 1}, text="ок",
+                                                                     requested="customer_name"), DOMAIN)
     assert responses(dispatcher.messages) == ["utter_invalid_name", "utter_offer_help_after_failures"]
     assert result["failed_answers"] == 0
 
@@ -77,11 +78,12 @@ def test_guard_flagged_text_is_never_stored(store):
 
 def test_contact_is_normalised_and_past_time_refused(store):
     validator = ValidateLeadForm()
-    assert validator.validate_contact("8 (916) 123-45-67", CollectingDispatcher(), tracker(), DOMAIN)["contact"] \
+    assert validator.validate_contact("8 (916) 123-45-67", CollectingDispatcher(), tracker(requested="contact"),
+                                      DOMAIN)["contact"] \
         == "+79161234567"
     dispatcher = CollectingDispatcher()
     past = (clock.now(business().tz) - timedelta(days=2)).isoformat()
-    assert validator.validate_timing(past, dispatcher, tracker(), DOMAIN)["timing"] is None
+    assert validator.validate_timing(past, dispatcher, tracker(requested="timing"), DOMAIN)["timing"] is None
     assert responses(dispatcher.messages) == ["utter_timing_in_past"]
 
 
@@ -101,6 +103,24 @@ def test_a_value_for_a_question_not_asked_is_dropped_quietly(store):
     assert ValidateLeadForm().validate_service("Москва", dispatcher, t, DOMAIN) == {"service": "window_cleaning"}
     assert dispatcher.messages == []
     assert ValidateLeadForm().validate_location("Марьино", dispatcher, t, DOMAIN)["location"] == "Москва, Марьино"
+
+
+def test_side_question_does_not_overwrite_an_earlier_answer(store):
+    """"а вы работаете в выходные?" while the name is asked carries a time: keep "завтра после обеда"."""
+    events = [{"event": "slot", "name": "timing", "value": "завтра после обеда"},
+              {"event": "user", "text": "а вы работаете в выходные?", "parse_data": {}}]
+    t = tracker({"timing": "2026-12-05T00:00:00+03:00"}, text="а вы работаете в выходные?",
+                requested="customer_name", events=events)
+    assert ValidateLeadForm().validate_timing("2026-12-05T00:00:00+03:00", CollectingDispatcher(), t, DOMAIN) \
+        == {"timing": "завтра после обеда"}
+
+
+def test_a_wrong_entity_in_the_first_message_is_dropped_quietly(store):
+    """"Сколько стоит уборка?": "уборка" is no service of ours; the form asks, no scolding."""
+    dispatcher = CollectingDispatcher()
+    assert ValidateLeadForm().validate_service("уборка", dispatcher, tracker(text="Сколько стоит уборка?"), DOMAIN) \
+        == {"service": None}
+    assert dispatcher.messages == []
 
 
 def test_form_answers_are_saved_as_they_arrive(store):

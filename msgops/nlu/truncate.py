@@ -50,10 +50,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from msgops.nlu import fast_load
+from msgops.nlu import speedups
 
 # Rasa imports this module while reading the model's graph, before loading DIET and TED.
-fast_load.install()
+speedups.install()
 
 ORIGINAL_LENGTH = "msgops_original_length"
 ORIGINAL_TEXT = "msgops_original_text"

@@ -15,15 +15,29 @@ from msgops import clock, lead
 from msgops.business.opening import next_open_text
 from msgops.choices import Choice, buttons, intent_payload
 
+# What the bot did, as a manager reads it in a brief; other actions are bookkeeping.
+_STEPS = {
+    "action_answer_price": "answered the price question",
+    "lead_form": "asked the lead questions",
+    "action_qualify_lead": "checked the lead against the qualification rules",
+    "meeting_form": "offered call times",
+    "action_book_meeting": "booked a call",
+    "quote_form": "asked the quote questions",
+    "action_default_fallback": "could not understand a message",
+    "utter_iamabot": "said it is a bot",
+    "utter_out_of_scope": "declined an off-topic question",
+    "action_handle_media": "received a file or voice note",
+    "action_send_followup": "sent a follow-up",
+}
+
 
 def _tried(tracker: Tracker) -> List[str]:
-    """What the bot did in this conversation, as the manager should read it."""
-    steps = []
+    """What the bot did in this conversation, in the manager's words, in order, once each."""
+    steps: List[str] = []
     for event in tracker.events:
-        if event.get("event") == "action" and str(event.get("name", "")).startswith(("action_", "utter_")):
-            name = event["name"]
-            if name not in ("action_listen", "action_session_start", "action_extract_slots") and name not in steps:
-                steps.append(name)
+        step = _STEPS.get(str(event.get("name", ""))) if event.get("event") == "action" else None
+        if step and step not in steps:
+            steps.append(step)
     return steps[-8:]
 
 

@@ -1,6 +1,7 @@
 """Rasa glue for the lead-capture process (msgops/lead.py holds the process itself)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
@@ -23,6 +24,9 @@ from msgops.integrations.calendar import SlotTaken
 LEAD_SLOTS = ("service", "location", "timing", "customer_name", "contact", "budget", "decision_maker")
 PROCESS_SLOTS = ("service", "location", "timing", "budget", "decision_maker", "meeting_time",
                  "lead_outcome", "failed_answers")
+
+
+_LEADING_PREPOSITION = re.compile(r"^(?:в|во|на|из|in|at|near)\s+", re.IGNORECASE)
 
 
 def answers_from(tracker: Tracker) -> lead.LeadAnswers:
@@ -111,6 +115,7 @@ class ValidateLeadForm(ProcessFormValidator):
         # Asked for the place, the whole answer is the place ("Москва, Марьино"), not one entity.
         asked = tracker.get_slot("requested_slot") == "location" and self._plain_text(tracker)
         text = str((asked if asked and not str(asked).startswith("/") else value) or "").strip()
+        text = _LEADING_PREPOSITION.sub("", text)  # "в Химках" -> "Химках"
         if self.latest_issue(tracker) or len(text) < 2 or len(text) > 200 or not any(c.isalpha() for c in text):
             return self.refuse("location", dispatcher, tracker)
         return self.accept("location", text)

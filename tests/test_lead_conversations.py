@@ -116,6 +116,7 @@ def test_interruptions_are_answered_and_the_form_goes_on(server_env):
     brief = mine("briefs", me)[-1]
     assert brief["fields"]["service"] == "window_cleaning" and brief["last_message"] == "позовите менеджера"
     assert mine("leads", me)[-1]["status"] == "handed to a human"
+    assert brief["tried"][:2] == ["answered the price question", "asked the lead questions"]
 
 
 def test_silent_customer_gets_exactly_one_followup(server_env):

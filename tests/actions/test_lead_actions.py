@@ -105,6 +105,11 @@ def test_a_value_for_a_question_not_asked_is_dropped_quietly(store):
     assert ValidateLeadForm().validate_location("Марьино", dispatcher, t, DOMAIN)["location"] == "Москва, Марьино"
 
 
+def test_place_is_stored_without_its_preposition(store):
+    t = tracker(text="в Химках", requested="location")
+    assert ValidateLeadForm().validate_location("Химках", CollectingDispatcher(), t, DOMAIN)["location"] == "Химках"
+
+
 def test_side_question_does_not_overwrite_an_earlier_answer(store):
     """"а вы работаете в выходные?" while the name is asked carries a time: keep "завтра после обеда"."""
     events = [{"event": "slot", "name": "timing", "value": "завтра после обеда"},

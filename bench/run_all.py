@@ -53,7 +53,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="also run the latency part with Rasa validating action server "
                         "responses with a cached JSON-schema validator (bench/whatif)")
     p.add_argument("--timeout", type=float, default=30, help="per-request timeout, seconds")
-    p.add_argument("--quiet-wait", type=float, default=600,
+    p.add_argument("--quiet-wait", type=float, default=300,
                    help="before each part, wait up to this many seconds for other jobs to "
                         "leave the CPUs idle (shared machines); 0: do not wait")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench.json")

@@ -53,9 +53,9 @@ def _handback(args: argparse.Namespace) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    from msgops.metrics.report import first_reply_seconds, lead_metrics
+    from msgops.metrics.report import booking_metrics, first_reply_seconds, lead_metrics
 
-    report = {"lead": lead_metrics()}
+    report = {"lead": lead_metrics(), "booking": booking_metrics()}
     if args.tracker_db:
         report["first_reply_by_channel"] = first_reply_seconds(args.tracker_db)
     print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -73,14 +73,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="msgops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("records", help="show what the bot recorded")
-    rec.add_argument("kind", choices=["contacts", "leads", "meetings", "briefs", "quotes"])
+    rec.add_argument("kind", choices=["contacts", "leads", "meetings", "briefs", "quotes", "bookings", "reviews"])
     rec.add_argument("--json", action="store_true", help="print JSON instead of lines")
     rec.set_defaults(run=_records)
     back = sub.add_parser("handback", help="let the bot answer a conversation a human took over")
     back.add_argument("conversation_id")
     back.add_argument("--rasa-url", default=os.environ.get("MSGOPS_RASA_URL", "http://localhost:5005"))
     back.set_defaults(run=_handback)
-    met = sub.add_parser("metrics", help="per-process figures: conversion, handoffs, time to first reply")
+    met = sub.add_parser("metrics", help="per-process figures: conversion, handoffs, bookings, "
+                                                 "reviews, time to first reply")
     met.add_argument("--tracker-db", default=os.environ.get("MSGOPS_TRACKER_DB_URL", "sqlite:///var/tracker.db"),
                      help="Rasa's tracker store, for time to first reply ('' to skip)")
     met.set_defaults(run=_metrics)

@@ -15,7 +15,7 @@ from msgops import metrics, scheduler
 from msgops.business.answers import read_when
 from msgops.business.area import find_zone
 from msgops.business.availability import free_slots, pick_spread
-from msgops.business.config import BusinessConfig
+from msgops.business.config import CALL_RESOURCE, BusinessConfig
 from msgops.business.qualification import Verdict, qualify
 from msgops.conversation import Conversation, customer_card
 from msgops.integrations import calendar, crm
@@ -23,7 +23,6 @@ from msgops.integrations.briefs import BriefContent, send_brief
 from msgops.store import session_scope
 from msgops.store.models import Meeting
 
-CALL_RESOURCE = "manager_calls"
 SEARCH_DAYS = 14
 
 STATUS_OPEN = crm.OPEN

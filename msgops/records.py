@@ -7,15 +7,18 @@ from typing import Any, Callable, Dict, List
 from sqlalchemy import select
 
 from msgops import clock
+from msgops.business.config import business
 from msgops.store import session_scope
-from msgops.store.models import Brief, Contact, Lead, Meeting, Quote
+from msgops.store.models import Booking, Brief, Contact, Lead, Meeting, Quote, Review
+
+
+def _aware(value: datetime) -> datetime:
+    # Stored as UTC; SQLite hands them back without the zone, so say it explicitly.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _iso(value: Any) -> Any:
-    if not isinstance(value, datetime):
-        return value
-    # Stored as UTC; SQLite hands them back without the zone, so say it explicitly.
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    return _aware(value).isoformat() if isinstance(value, datetime) else value
 
 
 def _contacts(session) -> List[Dict[str, Any]]:
@@ -61,8 +64,28 @@ def _quotes(session) -> List[Dict[str, Any]]:
              "created_at": q.created_at} for q in rows]
 
 
+def _bookings(session) -> List[Dict[str, Any]]:
+    tz = business().tz
+    local = lambda value: _aware(value).astimezone(tz)  # noqa: E731 - the owner reads local times
+    rows = session.execute(select(Booking).order_by(Booking.starts_at)).scalars().all()
+    return [{"id": b.id, "contact_id": b.contact_id, "customer_name": b.customer_name, "contact": b.contact,
+             "service": b.service, "start": local(b.starts_at), "end": local(b.ends_at), "status": b.status,
+             "resources": b.resources, "address": b.address, "zone": b.zone, "notes": b.notes,
+             "cancel_reason": b.cancel_reason, "reschedule_reason": b.reschedule_reason, "fee": b.fee,
+             "history": b.history, "quote_id": b.quote_id, "channel": b.channel,
+             "conversation_id": b.conversation_id, "created_at": b.created_at} for b in rows]
+
+
+def _reviews(session) -> List[Dict[str, Any]]:
+    rows = session.execute(select(Review, Booking).join(Booking, Review.booking_id == Booking.id)
+                           .order_by(Review.id)).all()
+    return [{"id": r.id, "booking_id": r.booking_id, "service": b.service, "customer_name": b.customer_name,
+             "rating": r.rating, "text": r.text, "next_step": r.next_step,
+             "conversation_id": b.conversation_id, "created_at": r.created_at} for r, b in rows]
+
+
 KINDS: Dict[str, Callable] = {"contacts": _contacts, "leads": _leads, "meetings": _meetings,
-                              "briefs": _briefs, "quotes": _quotes}
+                              "briefs": _briefs, "quotes": _quotes, "bookings": _bookings, "reviews": _reviews}
 
 
 def fetch(kind: str) -> List[Dict[str, Any]]:

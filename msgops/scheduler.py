@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 import requests
 from sqlalchemy import select, update
@@ -28,7 +28,9 @@ log = logging.getLogger("msgops.scheduler")
 MAX_ATTEMPTS = 8
 HTTP_TIMEOUT = 10
 # Which intent a job kind fires in the conversation.
-JOB_INTENTS: Dict[str, str] = {"followup": "EXTERNAL_followup", "quote_followup": "EXTERNAL_quote_followup"}
+JOB_INTENTS: Dict[str, str] = {"followup": "EXTERNAL_followup", "quote_followup": "EXTERNAL_quote_followup",
+                               "booking_reminder": "EXTERNAL_booking_reminder",
+                               "booking_review": "EXTERNAL_booking_review"}
 
 
 def now_utc() -> datetime:
@@ -56,6 +58,15 @@ def cancel(session: Session, *, kind: str, ref: str) -> None:
     session.execute(update(ScheduledJob).where(
         ScheduledJob.kind == kind, ScheduledJob.ref == ref, ScheduledJob.status == "pending"
     ).values(status="cancelled", done_at=now_utc()))
+
+
+def cancel_all(session: Session, *, kinds: Sequence[str], ref_prefix: str) -> None:
+    """Cancel every pending job of these kinds whose ref starts with `ref_prefix`: all of a
+    booking's reminders, whichever times and hours they were scheduled for."""
+    session.execute(update(ScheduledJob).where(
+        ScheduledJob.kind.in_(kinds), ScheduledJob.ref.startswith(ref_prefix, autoescape=True),
+        ScheduledJob.status == "pending",
+    ).values(status="cancelled", done_at=now_utc()).execution_options(synchronize_session=False))
 
 
 def _backoff(attempts: int) -> timedelta:

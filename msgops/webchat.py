@@ -5,6 +5,9 @@ process only serves files and tells the page where that channel is:
 
     python -m msgops.webchat --port 8080 --rasa-url http://localhost:5005
 
+It also serves each booking's calendar file, /bookings/<id>.ics?t=<token>, the link the bot
+sends with a confirmation (msgops.booking.ics_for; the store is imported on first request).
+
 stdlib only (http.server), so it adds no dependency and starts in milliseconds.
 """
 from __future__ import annotations
@@ -14,19 +17,21 @@ import json
 import logging
 import os
 import posixpath
+import re
 import sys
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import List, Optional
-from urllib.parse import urlsplit, urlunsplit
+from typing import List, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 log = logging.getLogger("msgops.webchat")
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 DEFAULT_RASA_URL = "http://localhost:5005"
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_ICS_ROUTE = re.compile(r"/bookings/(\d{1,12})\.ics")
 
 # The page loads only its own files; it connects to Rasa (another origin) over http(s)/ws(s)
 # and shows images from any web address the bot sends, or inline data: images.
@@ -104,20 +109,42 @@ class WebChatHandler(SimpleHTTPRequestHandler):
 
     def _send_generated(self, head: bool = False) -> bool:
         route = self._route()
+        extra: List[Tuple[str, str]] = []
         if route == "/config.js":
             url = self.public_rasa_url or browser_rasa_url(self.rasa_url, self.headers.get("Host"))
             body, ctype = config_js(url, self.socket_path), "text/javascript; charset=utf-8"
         elif route == "/health":
             body, ctype = b'{"status": "ok"}', "application/json"
+        elif match := _ICS_ROUTE.fullmatch(route):
+            booking_id = int(match.group(1))
+            try:
+                text = self._booking_ics(booking_id)
+            except Exception:  # the store is down: say so rather than drop the connection
+                log.exception("calendar file of booking %s", booking_id)
+                self.send_error(HTTPStatus.SERVICE_UNAVAILABLE, "Try again later")
+                return True
+            if text is None:  # unknown booking and wrong token look the same
+                self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+                return True
+            body, ctype = text.encode("utf-8"), "text/calendar; charset=utf-8"
+            extra = [("Content-Disposition", f'attachment; filename="booking-{booking_id}.ics"')]
         else:
             return False
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
         self.end_headers()
         if not head:
             self.wfile.write(body)
         return True
+
+    def _booking_ics(self, booking_id: int) -> Optional[str]:
+        from msgops.booking import ics_for
+
+        token = parse_qs(urlsplit(self.path).query).get("t", [""])[0]
+        return ics_for(booking_id, token)
 
     def list_directory(self, path):  # no listings: a folder without index.html is a 404
         self.send_error(HTTPStatus.NOT_FOUND, "Not found")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Optional
+from datetime import datetime, time
+from typing import Optional, Tuple
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -41,6 +41,8 @@ class WhenAnswer:
     start: datetime
     end: datetime
     text: str
+    # "any morning next week": [start, end) spans the week, only these local hours each day.
+    daily_window: Optional[Tuple[time, time]] = None
 
     @property
     def iso(self) -> str:
@@ -106,4 +108,4 @@ def read_when(text: str, now: datetime, lang: Optional[str] = None) -> Optional[
     if not found:
         return None
     first = found[0]
-    return WhenAnswer(first.start, first.end, text)
+    return WhenAnswer(first.start, first.end, text, first.daily_window)

@@ -9,17 +9,22 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, time
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Literal, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, root_validator, validator
+from pydantic import BaseModel, Field, ValidationError, conint, root_validator, validator
 
 from msgops.business.pricing_config import PricingRules
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The manager's call calendar claims time under this resource name (msgops/lead.py); a job
+# resource of business.yml must not share it, or calls and jobs would block each other.
+CALL_RESOURCE = "manager_calls"
+_ID = r"^[a-z][a-z0-9_]*$"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "business.yml"
 _ENV_REF = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
@@ -102,7 +107,7 @@ QuoteQuestion = Literal["quantity", "extras", "address", "date", "photo"]
 
 
 class Service(BaseModel):
-    id: str = Field(..., regex=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(..., regex=_ID)
     name: Localized
     aliases: List[str] = []
     price: float = Field(..., gt=0)
@@ -114,6 +119,14 @@ class Service(BaseModel):
     quote_questions: List[QuoteQuestion] = ["quantity", "address", "date"]
     included: Optional[Localized] = None       # shown with a quote: what the price covers
     not_included: Optional[Localized] = None   # ... and what it does not
+    # The kinds of `resources:` a job takes one each of; none: the bot cannot book the service.
+    needs: List[str] = []
+
+    @validator("needs")
+    def _needs_once(cls, value: List[str]) -> List[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a kind is listed twice")
+        return value
 
     @validator("quote_questions")
     def _quantity_first(cls, value: List[str]) -> List[str]:
@@ -163,6 +176,61 @@ class Quotes(BaseModel):
     deposit_percent: float = Field(30, ge=0, le=100)
 
 
+class Resource(BaseModel):
+    """A crew, a person or a machine; one job at a time."""
+
+    id: str = Field(..., regex=_ID)
+    kind: str = Field(..., regex=_ID)
+    name: Localized
+
+    @validator("id")
+    def _not_the_calls(cls, value: str) -> str:
+        if value == CALL_RESOURCE:
+            raise ValueError(f"'{CALL_RESOURCE}' is the manager's call calendar; choose another id")
+        return value
+
+
+class BookingPolicy(BaseModel):
+    """When a customer may cancel or move a visit for free, and what happens later than that."""
+
+    free_until_hours: float = Field(24, ge=0)
+    late_cancel: Literal["fee", "manager"] = "manager"
+    late_cancel_fee: Decimal = Field(Decimal(0), ge=0)
+    late_reschedule: Literal["fee", "manager"] = "manager"
+
+    @root_validator(skip_on_failure=True)
+    def _fee_when_charged(cls, values: dict) -> dict:
+        if "fee" in (values["late_cancel"], values["late_reschedule"]) and not values["late_cancel_fee"]:
+            raise ValueError("late_cancel_fee: a fee above 0 is needed when a late change costs `fee`")
+        return values
+
+
+class Bookings(BaseModel):
+    """How the bot offers and books visits (process 3)."""
+
+    # Multiples of 15: the calendar claims time in 15-minute units (availability.units).
+    step_minutes: conint(gt=0, le=240, multiple_of=15) = 30  # type: ignore[valid-type]
+    offer_count: int = Field(3, ge=1, le=10)
+    search_days: int = Field(21, gt=0, le=366)
+    min_notice_hours: float = Field(12, ge=0)
+    travel_minutes: Dict[str, conint(ge=0, le=24 * 60)] = {}  # type: ignore[valid-type]
+    policy: BookingPolicy = BookingPolicy()
+    reminders_hours: List[float] = [24, 2]
+    review_after_hours: float = Field(2, ge=0)
+    maintenance_every_days: int = Field(30, gt=0)
+
+    @validator("reminders_hours", each_item=True)
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("a reminder is some hours before the visit: use a number above 0")
+        return value
+
+    def travel(self, zone_id: Optional[str]) -> int:
+        """The gap kept after a job in this zone; an unknown or unlisted zone gets the longest."""
+        longest = max(self.travel_minutes.values(), default=0)
+        return self.travel_minutes.get(zone_id, longest) if zone_id else longest
+
+
 class BusinessConfig(BaseModel):
     business: BusinessInfo
     working_hours: Dict[str, Optional[Interval]]
@@ -176,6 +244,8 @@ class BusinessConfig(BaseModel):
     followup: FollowUp
     pricing: PricingRules = PricingRules()
     quotes: Quotes = Quotes()
+    resources: List[Resource] = []
+    bookings: Bookings = Bookings()
 
     _week = validator("working_hours", pre=True, allow_reuse=True)(_parse_week)
 
@@ -200,12 +270,16 @@ class BusinessConfig(BaseModel):
         unknown = sorted(set(values["quotes"].urgent_zones or []) - zones)
         if unknown:
             raise ValueError(f"quotes -> urgent_zones: no zone(s) {unknown} in service_area")
+        unknown = sorted(set(values["bookings"].travel_minutes) - zones)
+        if unknown:
+            raise ValueError(f"bookings -> travel_minutes: no zone(s) {unknown} in service_area")
         return values
 
     @root_validator(skip_on_failure=True)
     def _unique_ids(cls, values: dict) -> dict:
         for field, items in (("services", values["services"]),
-                             ("service_area -> zones", values["service_area"].zones)):
+                             ("service_area -> zones", values["service_area"].zones),
+                             ("resources", values["resources"])):
             seen = set()
             for item in items:
                 if item.id in seen:
@@ -218,12 +292,27 @@ class BusinessConfig(BaseModel):
                 raise ValueError(f"services -> {index} -> alternatives: unknown service id(s) {unknown}")
         return values
 
+    @root_validator(skip_on_failure=True)
+    def _needs_have_resources(cls, values: dict) -> dict:
+        kinds = {r.kind for r in values["resources"]}
+        for index, service in enumerate(values["services"]):
+            missing = [k for k in service.needs if k not in kinds]
+            if missing:
+                raise ValueError(f"services -> {index} -> needs: no resource of kind(s) {missing} in resources")
+        return values
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.business.timezone)
 
     def service(self, service_id: str) -> Optional[Service]:
         return next((s for s in self.services if s.id == service_id), None)
+
+    def resources_of(self, kind: str) -> List[Resource]:
+        return [r for r in self.resources if r.kind == kind]
+
+    def resource(self, resource_id: str) -> Optional[Resource]:
+        return next((r for r in self.resources if r.id == resource_id), None)
 
 
 def _expand_env(node: object) -> object:

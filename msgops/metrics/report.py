@@ -2,8 +2,9 @@
 
 Lead capture: how many price questions became leads, qualified leads, booked calls and
 handoffs; conversion; the share finished with no manual touch; time from the first answer
-to a booked call. Time to first reply per channel comes from Rasa's tracker store, which
-holds every user and bot event with its timestamp.
+to a booked call. Bookings: visits booked, moved, cancelled (late ones apart), left to the
+manager, done, and the reviews with their average rating. Time to first reply per channel
+comes from Rasa's tracker store, which holds every user and bot event with its timestamp.
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import statistics
 from collections import defaultdict
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from msgops.store import session_scope
-from msgops.store.models import MetricEvent
+from msgops.store.models import MetricEvent, Review
 
 
 def lead_metrics() -> Dict[str, Any]:
@@ -41,6 +42,25 @@ def lead_metrics() -> Dict[str, Any]:
         "conversion": round(booked / started, 3) if started else None,
         "no_manual_touch_share": round(untouched / started, 3) if started else None,
         "median_minutes_to_booking": round(statistics.median(minutes), 1) if minutes else None,
+    }
+
+
+def booking_metrics() -> Dict[str, Any]:
+    """Counts of booking steps; reviews come from their table, where a changed answer replaces
+    the first one, so the average is of the ratings customers stand by."""
+    with session_scope() as session:
+        steps = dict(session.execute(select(MetricEvent.name, func.count(MetricEvent.id))
+                                     .where(MetricEvent.process == "booking").group_by(MetricEvent.name)).all())
+        reviews, average = session.execute(select(func.count(Review.id), func.avg(Review.rating))).one()
+    return {
+        "booked": steps.get("booked", 0),
+        "rescheduled": steps.get("rescheduled", 0),
+        "cancelled": steps.get("cancelled", 0),
+        "late_cancellations": steps.get("late_cancel", 0),
+        "cancel_requests": steps.get("cancel_requested", 0),
+        "done": steps.get("done", 0),
+        "reviews": reviews,
+        "average_rating": round(float(average), 2) if average is not None else None,
     }
 
 

@@ -2,11 +2,13 @@
 
 Everything a process records lives here: who the customer is (contacts and their channel
 identities), what they asked for (leads), what was promised (meetings), what the manager
-was told (briefs), what is still to be done later (scheduled jobs) and what still has to
-reach an external system (outbox). Times are stored as UTC.
+was told (briefs), which visits are booked and how they went (bookings, reviews), what is
+still to be done later (scheduled jobs) and what still has to reach an external system
+(outbox). Times are stored as UTC.
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -221,3 +223,55 @@ class Quote(Base):
     created_at = Column(DateTime(timezone=True), default=utcnow, nullable=False)
     updated_at = Column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False)
     contact = relationship("Contact", lazy="joined")
+
+
+def _ics_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Booking(Base):
+    """A visit on the calendar: who, what, where, when, which resources, and what became of it.
+
+    `status`: booked -> cancelled | cancel_requested (a person decides) | done (the visit
+    ended and the review was asked). The time itself is guaranteed by `resource_claims`
+    rows owned by "booking:<id>"; `history` lists every move as {"at", "from", "to", "reason"}.
+    `ics_token` lets the customer's calendar fetch the event without logging in.
+    """
+
+    __tablename__ = "bookings"
+    id = Column(Integer, primary_key=True)
+    contact_id = Column(Integer, ForeignKey("contacts.id"), nullable=False, index=True)
+    conversation_id = Column(String(200), nullable=False, index=True)
+    channel = Column(String(40), nullable=False)
+    language = Column(String(2), nullable=False, default="ru")
+    service = Column(String(60), nullable=False)
+    resources = Column(JSON, nullable=False, default=list)
+    starts_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    ends_at = Column(DateTime(timezone=True), nullable=False)
+    address = Column(String(300))
+    zone = Column(String(40))
+    customer_name = Column(String(200))
+    contact = Column(String(254))  # the phone or e-mail as the customer typed it
+    notes = Column(Text)
+    quote_id = Column(Integer, ForeignKey("quotes.id"))
+    status = Column(String(20), nullable=False, index=True, default="booked")
+    cancel_reason = Column(Text)
+    reschedule_reason = Column(Text)
+    fee = Column(String(20))  # a decimal amount in the business currency
+    history = Column(JSON, nullable=False, default=list)
+    ics_token = Column(String(40), nullable=False, default=_ics_token)
+    created_at = Column(DateTime(timezone=True), default=utcnow, nullable=False)
+    updated_at = Column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False)
+    customer = relationship("Contact", lazy="joined")
+
+
+class Review(Base):
+    """The customer's rating of a finished visit; one per booking (a second answer replaces it)."""
+
+    __tablename__ = "reviews"
+    id = Column(Integer, primary_key=True)
+    booking_id = Column(Integer, ForeignKey("bookings.id"), nullable=False, unique=True)
+    rating = Column(Integer, nullable=False)
+    text = Column(Text)
+    next_step = Column(String(40))
+    created_at = Column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -53,9 +53,9 @@ def _handback(args: argparse.Namespace) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    from msgops.metrics.report import booking_metrics, first_reply_seconds, lead_metrics
+    from msgops.metrics.report import booking_metrics, first_reply_seconds, lead_metrics, quote_metrics
 
-    report = {"lead": lead_metrics(), "booking": booking_metrics()}
+    report = {"lead": lead_metrics(), "quote": quote_metrics(), "booking": booking_metrics()}
     if args.tracker_db:
         report["first_reply_by_channel"] = first_reply_seconds(args.tracker_db)
     print(json.dumps(report, ensure_ascii=False, indent=2))

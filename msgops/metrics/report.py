@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import create_engine, func, select, text
 
 from msgops.store import session_scope
-from msgops.store.models import MetricEvent, Review
+from msgops.store.models import MetricEvent, Quote, Review
 
 
 def lead_metrics() -> Dict[str, Any]:
@@ -45,12 +45,32 @@ def lead_metrics() -> Dict[str, Any]:
     }
 
 
+def _step_counts(session, process: str) -> Dict[str, int]:
+    return dict(session.execute(select(MetricEvent.name, func.count(MetricEvent.id))
+                                .where(MetricEvent.process == process).group_by(MetricEvent.name)).all())
+
+
+def quote_metrics() -> Dict[str, Any]:
+    """Quotes sent and what became of them; "expired" is read from the quotes themselves,
+    since expiry is a date passing, not an event."""
+    with session_scope() as session:
+        steps = _step_counts(session, "quote")
+        statuses = dict(session.execute(select(Quote.status, func.count(Quote.id)).group_by(Quote.status)).all())
+    sent = steps.get("sent", 0)
+    return {
+        "sent": sent,
+        "accepted": steps.get("accepted", 0),
+        "declined": steps.get("declined", 0),
+        "open_or_expired": statuses.get("sent", 0) + statuses.get("expired", 0),
+        "acceptance": round(steps.get("accepted", 0) / sent, 3) if sent else None,
+    }
+
+
 def booking_metrics() -> Dict[str, Any]:
     """Counts of booking steps; reviews come from their table, where a changed answer replaces
     the first one, so the average is of the ratings customers stand by."""
     with session_scope() as session:
-        steps = dict(session.execute(select(MetricEvent.name, func.count(MetricEvent.id))
-                                     .where(MetricEvent.process == "booking").group_by(MetricEvent.name)).all())
+        steps = _step_counts(session, "booking")
         reviews, average = session.execute(select(func.count(Review.id), func.avg(Review.rating))).one()
     return {
         "booked": steps.get("booked", 0),
@@ -59,6 +79,7 @@ def booking_metrics() -> Dict[str, Any]:
         "late_cancellations": steps.get("late_cancel", 0),
         "cancel_requests": steps.get("cancel_requested", 0),
         "done": steps.get("done", 0),
+        "no_free_time": steps.get("no_free_time", 0),
         "reviews": reviews,
         "average_rating": round(float(average), 2) if average is not None else None,
     }

@@ -8,6 +8,7 @@ from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.booking import booking_answers_from, reset_booking_slots
 from actions.common import ServiceUnavailable, call_service, config, conversation, language
 from actions.lead import answers_from, reset_process_slots
 from actions.quote import quote_answers_from, reset_quote_slots
@@ -23,6 +24,16 @@ _STEPS = {
     "meeting_form": "offered call times",
     "action_book_meeting": "booked a call",
     "quote_form": "asked the quote questions",
+    "action_give_quote": "gave an itemised quote",
+    "booking_form": "asked the booking questions",
+    "action_confirm_booking": "showed the booking summary",
+    "action_create_booking": "booked a visit",
+    "action_start_reschedule": "found the booking and stated the policy for moving it",
+    "action_reschedule_booking": "moved the visit",
+    "action_start_cancel": "found the booking and stated the cancellation policy",
+    "action_cancel_booking": "cancelled the visit",
+    "action_booking_reminder": "sent a visit reminder",
+    "review_form": "asked for a review",
     "action_default_fallback": "could not understand a message",
     "utter_iamabot": "said it is a bot",
     "utter_out_of_scope": "declined an off-topic question",
@@ -54,7 +65,7 @@ class ActionHandoff(Action):
         try:
             await call_service(dispatcher, lead.close, conversation(tracker), answers_from(tracker),
                                cfg, clock.now(), lead.STATUS_HUMAN, tried=_tried(tracker),
-                               intent=intent, more_fields=_quote_fields(tracker))
+                               intent=intent, more_fields=_process_fields(tracker))
         except ServiceUnavailable:
             return [ConversationPaused()]
         dispatcher.utter_message(response="utter_handoff", manager_name=cfg.manager.name.get(lang),
@@ -62,10 +73,17 @@ class ActionHandoff(Action):
         return [ConversationPaused()]
 
 
-def _quote_fields(tracker: Tracker) -> dict:
-    """The quote's answers so far, named for the manager (quote_address, quote_date...)."""
-    return {f"quote_{k}": v for k, v in quote_answers_from(tracker).filled().items()
-            if k not in ("customer_name", "contact")}
+def _process_fields(tracker: Tracker) -> dict:
+    """The quote's and the booking's answers so far, named for the manager (quote_address,
+    booking_slot...); name and contact are the lead's fields already."""
+    fields = {f"quote_{k}": v for k, v in quote_answers_from(tracker).filled().items()
+              if k not in ("customer_name", "contact")}
+    booking = booking_answers_from(tracker)
+    fields.update({f"booking_{k}": v for k in ("service", "address", "slot", "notes")
+                   if (v := getattr(booking, k))})
+    if tracker.get_slot("booking_ref"):
+        fields["booking_id"] = tracker.get_slot("booking_ref")
+    return fields
 
 
 # Intents that never start a process: the brief names the one before them.
@@ -77,7 +95,7 @@ def _process_intent(tracker: Tracker) -> str:
     """The intent that started what the customer was doing, for the brief's first line."""
     for event in reversed(tracker.events):
         intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
-        if event.get("event") == "user" and intent not in _NOT_A_PROCESS:
+        if event.get("event") == "user" and intent not in _NOT_A_PROCESS and not intent.startswith("EXTERNAL_"):
             return intent
     return "request_human"
 
@@ -94,9 +112,9 @@ class ActionStopProcess(Action):
                 await call_service(dispatcher, lead.close, conversation(tracker), answers, config(),
                                    clock.now(), lead.STATUS_STOPPED)
             except ServiceUnavailable:
-                return reset_process_slots() + reset_quote_slots()
+                return reset_process_slots() + reset_quote_slots() + reset_booking_slots()
         dispatcher.utter_message(response="utter_process_stopped")
-        return reset_process_slots() + reset_quote_slots()
+        return reset_process_slots() + reset_quote_slots() + reset_booking_slots()
 
 
 class ActionSendFollowup(Action):

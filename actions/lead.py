@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import ServiceUnavailable, call_service, config, conversation, language, latest_entity
-from actions.forms_base import ProcessFormValidator
+from actions.forms_base import ContactQuestions, ProcessFormValidator
 from msgops import clock, lead
-from msgops.business.answers import read_contact, read_name, read_when
+from msgops.business.answers import read_when
 from msgops.business.area import area_summary
 from msgops.business.catalogue import match_service, price_list, price_text
 from msgops.business.money import format_money, parse_money
@@ -61,12 +61,19 @@ class ActionAskService(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         cfg, lang = config(), language(tracker)
-        choices = [Choice(s.name.get(lang), intent_payload("inform", service=s.id)) for s in cfg.services]
+        choices = [Choice(s.name.get(lang), intent_payload("inform", service=s.id)) for s in self.offered(cfg)]
         dispatcher.utter_message(response="utter_ask_service", buttons=buttons(choices))
         return []
 
+    @staticmethod
+    def offered(cfg) -> list:
+        """The services to choose from: the whole catalogue."""
+        return list(cfg.services)
 
-class ValidateLeadForm(ProcessFormValidator):
+
+class ValidateLeadForm(ContactQuestions, ProcessFormValidator):
+    yes_no_slots = ("decision_maker",)
+
     def name(self) -> str:
         return "validate_lead_form"
 
@@ -134,26 +141,6 @@ class ValidateLeadForm(ProcessFormValidator):
             return self.refuse("timing", dispatcher, tracker, "utter_timing_in_past")
         text = self._plain_text(tracker) or str(value)
         return self.accept("timing", text if tracker.get_slot("requested_slot") == "timing" else when.iso)
-
-    def validate_customer_name(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        kept = self.earlier_answer("customer_name", tracker)
-        if kept is not None:
-            return kept
-        name = read_name(str(value or "")) if not self.latest_issue(tracker) else None
-        if name is None:
-            return self.refuse("customer_name", dispatcher, tracker, "utter_invalid_name")
-        return self.accept("customer_name", name)
-
-    def validate_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         domain: DomainDict) -> Dict[str, Any]:
-        kept = self.earlier_answer("contact", tracker)
-        if kept is not None:
-            return kept
-        found = read_contact(str(value or ""), config().business.phone_region)
-        if found is None:
-            return self.refuse("contact", dispatcher, tracker)
-        return self.accept("contact", found.value)
 
 
 class ActionAskDecisionMaker(Action):

@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.booking import booking_after_quote
 from actions.common import ServiceUnavailable, call_service, config, conversation, language, latest_entity
 from actions.forms_base import ProcessFormValidator
 from actions.lead import ActionAskService
@@ -107,6 +108,8 @@ class ActionAskQuotePhoto(Action):
 
 class ValidateQuoteForm(ProcessFormValidator):
     """Asks only what the chosen service needs (business.yml), and says which answers clash."""
+
+    yes_no_slots = ("quote_extras", "quote_photo")
 
     def name(self) -> str:
         return "validate_quote_form"
@@ -343,12 +346,16 @@ class ActionAcceptQuote(Action):
             return []
         if result is None:
             dispatcher.utter_message(response="utter_quote_none_open")
+            return [SlotSet("quote_status", None)]
+        booking = booking_after_quote(result, cfg)
+        if booking:
+            dispatcher.utter_message(response="utter_quote_accepted_book")
         else:
             dispatcher.utter_message(response=f"utter_quote_accepted_{result['next_step']}",
                                      manager_name=cfg.manager.name.get(lang),
                                      next_open=next_open_text(cfg, clock.now(), lang),
                                      deposit=f"{cfg.quotes.deposit_percent:g}")
-        return [SlotSet("quote_status", None)]
+        return [SlotSet("quote_status", None), *booking]
 
 
 class ActionDeclineQuote(Action):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -42,8 +43,8 @@ from msgops.store.models import Booking, ContactIdentity, Quote, ResourceClaim, 
 __all__ = [
     "BOOKED", "CANCELLED", "CANCEL_REQUESTED", "DONE", "REMINDER_KIND", "REVIEW_KIND", "BookingAnswers",
     "BookingView", "PolicyRefused", "PolicyVerdict", "SlotTaken", "book", "cancel", "free_starts", "ics",
-    "ics_for", "offer", "policy", "record_review", "reminder_due", "reschedule", "review_due", "slot_for",
-    "upcoming",
+    "ics_for", "find", "no_free_time", "offer", "offer_for", "policy", "read_rating", "record_review",
+    "reminder_due", "reschedule", "review_due", "slot_for", "upcoming",
 ]
 
 BOOKED, CANCELLED, CANCEL_REQUESTED, DONE = "booked", "cancelled", "cancel_requested", "done"
@@ -224,9 +225,54 @@ def slot_for(text: str, cfg: BusinessConfig, service_id: str, zone_id: Optional[
     hits = [s for s in starts if (s == when.start if exact else _inside(s, when, cfg))]
     if hits:
         return hits[0], True, []
-    count = cfg.bookings.offer_count
+    return None, True, _nearest(starts, when, cfg.bookings.offer_count)
+
+
+def _nearest(starts: List[datetime], when: WhenAnswer, count: int) -> List[datetime]:
+    """The first free starts from the requested time on, or the last ones before it when the
+    request lies past the search horizon."""
     later = [s for s in starts if s >= when.start]
-    return None, True, later[:count] if later else starts[-count:]
+    return later[:count] if later else starts[-count:]
+
+
+def no_free_time(conv: Conversation, answers: BookingAnswers, cfg: BusinessConfig) -> None:
+    """Nothing is free within the horizon: the manager finds a time by hand."""
+    with session_scope() as session:
+        metrics.record(session, PROCESS, "no_free_time", conv)
+        send_brief(session, BriefContent(
+            conversation_id=conv.conversation_id, channel=conv.channel, intent="book",
+            fields={k: v for k, v in (("service", answers.service), ("address", answers.address),
+                                      ("customer_name", answers.customer_name), ("contact", answers.contact))
+                    if v},
+            tried=["looked for free times", f"nothing free in the next {cfg.bookings.search_days} days"],
+            next_step="offer the customer a time by hand (another crew, overtime, a later date) in this chat",
+            last_message=conv.last_message), cfg.manager.webhook_url)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Free times to show for what the customer asked: inside the asked window when
+    `matched`, else the nearest ones (`requested` None: nothing was asked, or not a time)."""
+
+    requested: Optional[WhenAnswer]
+    starts: List[datetime]
+    matched: bool
+
+
+def offer_for(text: Optional[str], cfg: BusinessConfig, service_id: str, zone_id: Optional[str], now: datetime,
+              lang: Optional[str], *, ignore_booking: Optional[int] = None) -> Offer:
+    """The times to offer for "в четверг после 15" / "any morning next week": the best few
+    inside that window, or, when it is full, the nearest free ones; a text that is no time
+    gets the general offer."""
+    when = read_when(text or "", now.astimezone(cfg.tz), lang)
+    if when is None:
+        return Offer(None, offer(cfg, service_id, zone_id, now, ignore_booking=ignore_booking), False)
+    starts = free_starts(cfg, service_id, zone_id, now, limit=_SEARCH_LIMIT, ignore_booking=ignore_booking)
+    exact = when.start == when.end
+    inside = [s for s in starts if (s == when.start if exact else _inside(s, when, cfg))]
+    if inside:
+        return Offer(when, pick_spread(inside, cfg.bookings.offer_count), True)
+    return Offer(when, _nearest(starts, when, cfg.bookings.offer_count), False)
 
 
 # --- booking -----------------------------------------------------------------------------------
@@ -391,6 +437,12 @@ def _owned(session: Session, booking_id: int, conversation_id: str, status: Sequ
     return row
 
 
+def find(booking_id: int) -> Optional[BookingView]:
+    with session_scope() as session:
+        row = session.get(Booking, booking_id)
+        return _view(row, business()) if row else None
+
+
 def upcoming(conversation_id: str, now: datetime) -> Optional[BookingView]:
     """The customer's next visit still to come (this chat's or their other chats'), if any."""
     with session_scope() as session:
@@ -532,6 +584,23 @@ def review_due(booking_id: int) -> Optional[BookingView]:
             row.status = DONE
             metrics.record(session, PROCESS, "done", row)
         return _view(row, business())
+
+
+_RATING_WORDS = {"один": 1, "одна": 1, "единица": 1, "кол": 1, "два": 2, "двойка": 2, "три": 3, "тройка": 3,
+                 "четыре": 4, "четвёрка": 4, "четверка": 4, "пять": 5, "пятёрка": 5, "пятерка": 5,
+                 "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_RATING = re.compile(r"(?<![\d.,])([1-5])(?:\s*(?:/|из|out of)\s*5)?(?![\d.,])|(\w+)", re.IGNORECASE)
+
+
+def read_rating(text: str) -> Optional[int]:
+    """A 1-5 rating as typed: "5", "4/5", "на 4", "пятёрка", "four stars"; None when the text
+    holds no rating or more than one different one ("от 3 до 5")."""
+    found = set()
+    for digit, word in _RATING.findall(text or ""):
+        value = int(digit) if digit else _RATING_WORDS.get(word.lower())
+        if value:
+            found.add(value)
+    return found.pop() if len(found) == 1 else None
 
 
 def record_review(conv: Conversation, booking_id: int, rating: int, text: Optional[str],

@@ -326,7 +326,9 @@ def decide(conv: Conversation, cfg: BusinessConfig, now: datetime, *, accepted: 
                 tried=tried or ["collected the quote's answers", "priced it by the rules", "customer accepted"],
                 next_step=f"{steps[row.next_step]}; reply in this chat",
                 last_message=conv.last_message), cfg.manager.webhook_url)
-        return {"id": row.id, "status": row.status, "next_step": row.next_step, "valid_until": row.valid_until}
+        return {"id": row.id, "status": row.status, "next_step": row.next_step, "valid_until": row.valid_until,
+                "service": row.service, "location": row.location,
+                "work_date": _aware(row.work_date) if row.work_date else None}
 
 
 def expire(session, now: datetime) -> int:

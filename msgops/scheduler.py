@@ -13,13 +13,14 @@ import logging
 import os
 import signal
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Dict, Optional, Sequence
 
 import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from msgops import clock
 from msgops.store import session_scope
 from msgops.store.models import OutboxMessage, ScheduledJob
 
@@ -34,7 +35,8 @@ JOB_INTENTS: Dict[str, str] = {"followup": "EXTERNAL_followup", "quote_followup"
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    """msgops.clock's now, so a pinned MSGOPS_NOW moves the scheduler with the servers."""
+    return clock.now()
 
 
 def schedule(session: Session, *, kind: str, ref: str, conversation_id: str, channel: str,

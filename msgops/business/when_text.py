@@ -26,3 +26,11 @@ def format_short(value: datetime, tz: ZoneInfo, lang: Optional[str]) -> str:
     if lang == "en":
         return f"{_EN_DAYS[local.weekday()]} {local.day} {_EN_MONTHS[local.month - 1]} {local:%H:%M}"
     return f"{_RU_DAYS[local.weekday()]} {local.day:02d}.{local.month:02d} {local:%H:%M}"
+
+
+def format_duration(minutes: int, lang: Optional[str]) -> str:
+    """"1 ч 30 мин" / "1 h 30 min"; whole hours without the minutes."""
+    hours, rest = divmod(int(minutes), 60)
+    h, m = ("h", "min") if lang == "en" else ("ч", "мин")
+    parts = ([f"{hours} {h}"] if hours else []) + ([f"{rest} {m}"] if rest else [])
+    return " ".join(parts) or f"0 {m}"

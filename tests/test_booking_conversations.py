@@ -106,6 +106,11 @@ def test_russian_booking_found_by_a_typed_time(s):
     assert "По какому адресу" in texts(replies), replies
     replies = s.say(me, "химки, ул ленина 5 кв 7")
     assert "Когда удобно" in texts(replies) and len(buttons(replies)) >= 3, replies
+    first = {b["payload"] for b in buttons(replies)}
+    replies = s.say(me, payload(replies, "Ещё время"))                # "other times"
+    assert "Ещё свободное время" in texts(replies), replies
+    later = [b["payload"] for b in buttons(replies) if '"time"' in b["payload"]]
+    assert later and not first & set(later), replies
     replies = s.say(me, "в понедельник после 15")
     assert "Как к вам обращаться" in texts(replies), replies
     replies = s.say(me, "Ольга")

@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -33,10 +32,10 @@ from msgops import scheduler
 from msgops.channels.meta import sign
 from msgops.harness import MODEL, LocalServers, write_business_file
 from msgops.records import fetch
+from tests.channels.conftest import fixture
 
 pytestmark = pytest.mark.servers
 
-FIXTURES = Path("/work/shared/fixtures/channels")
 API_TOKEN = "test-token"
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
@@ -267,11 +266,7 @@ def ch(channels, monkeypatch) -> Channels:
     return channels
 
 
-# -- payloads in the platforms' shapes (from /work/shared/fixtures/channels) --------------------
-
-
-def _fixture(name: str) -> Dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+# -- payloads in the platforms' shapes (../shared/fixtures/channels) ------------------------------
 
 
 def new_phone() -> Tuple[str, str]:
@@ -282,7 +277,7 @@ def new_phone() -> Tuple[str, str]:
 
 def whatsapp_payload(phone: str, message: Dict[str, Any]) -> Dict[str, Any]:
     """The text.json webhook with ``message`` (type and content) from ``phone``, timestamped now."""
-    payload = copy.deepcopy(_fixture("whatsapp/text.json"))
+    payload = copy.deepcopy(fixture("whatsapp/text.json"))
     value = payload["entry"][0]["changes"][0]["value"]
     value["contacts"][0].update(wa_id=phone, user_id=f"US.{phone}")
     wa_message = {"from": phone, "id": f"wamid.TEST{next(_ids):06d}{random.randint(0, 10**9)}",
@@ -304,14 +299,14 @@ def pressed(choice: Dict[str, str], kind: str, replied_to: str = "wamid.OUT1") -
 def telegram_update(chat_id: int, *, text_: Optional[str] = None, data: Optional[str] = None) -> Dict[str, Any]:
     now, update_id = int(time.time()), 900000000 + next(_ids) * 10 + random.randint(0, 9)
     if data is not None:
-        update = copy.deepcopy(_fixture("telegram/callback_query.json"))
+        update = copy.deepcopy(fixture("telegram/callback_query.json"))
         query = update["callback_query"]
         query["id"], query["data"] = str(update_id), data
         query["from"]["id"] = query["message"]["chat"]["id"] = chat_id
         query["from"]["language_code"] = "ru"
         query["message"]["date"] = now
     else:
-        update = copy.deepcopy(_fixture("telegram/message_text.json"))
+        update = copy.deepcopy(fixture("telegram/message_text.json"))
         message = update["message"]
         message["from"]["id"] = message["chat"]["id"] = chat_id
         message["from"]["language_code"] = "ru"
@@ -420,10 +415,10 @@ def test_the_same_delivery_three_times_gets_one_answer(ch):
 
 def test_statuses_and_reactions_get_no_answer(ch):
     phone, _ = new_phone()
-    status = copy.deepcopy(_fixture("whatsapp/status_delivered.json"))
+    status = copy.deepcopy(fixture("whatsapp/status_delivered.json"))
     for s in status["entry"][0]["changes"][0]["value"]["statuses"]:
         s["recipient_id"] = phone
-    failed = copy.deepcopy(_fixture("whatsapp/status_failed_outside_window.json"))
+    failed = copy.deepcopy(fixture("whatsapp/status_failed_outside_window.json"))
     for s in failed["entry"][0]["changes"][0]["value"]["statuses"]:
         s["recipient_id"] = phone
     reaction = whatsapp_payload(phone, {"type": "reaction",
@@ -536,7 +531,7 @@ def test_followup_reaches_whatsapp_in_the_window_and_as_a_template_outside_it(ch
 @pytest.mark.parametrize("channel, fixture_name", [("instagram", "instagram/text.json"),
                                                    ("facebook", "messenger/text.json")])
 def test_instagram_and_messenger_answer(ch, channel, fixture_name):
-    payload = copy.deepcopy(_fixture(fixture_name))
+    payload = copy.deepcopy(fixture(fixture_name))
     sender = str(random.randint(10**15, 10**16))
     now = int(time.time() * 1000)
     for entry in payload["entry"]:

@@ -26,7 +26,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-FIXTURES = Path("/work/shared/fixtures/channels")
+# The platforms' sample payloads live beside the project (../shared), where developers and CI
+# have them; a user's clone has none, and the tests that need them skip.
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "channels"
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "fake-verify-token"
 _app_names = itertools.count(1)
@@ -37,6 +39,8 @@ def run(coro: Awaitable[Any]) -> Any:
 
 
 def fixture(name: str) -> Dict[str, Any]:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"no channel fixtures at {FIXTURES} (../shared is not beside this clone)")
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 

@@ -7,7 +7,8 @@ on 127.0.0.1:5432 when it answers. Tests talk to them over HTTP like a channel w
 from __future__ import annotations
 
 import os
-from typing import Iterator, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import pytest
 
@@ -22,6 +23,17 @@ def create_pg_database() -> Optional[str]:
     return _create_pg(PG_ADMIN_URL)
 
 
+@contextmanager
+def running(servers: LocalServers, **start: Any) -> Iterator[LocalServers]:
+    """The servers started for a fixture's scope and stopped after it, whatever happens."""
+    if not MODEL.exists():
+        pytest.fail("no trained model: run `make train` first (make test does)")
+    try:
+        yield servers.start(**start)
+    finally:
+        servers.stop()
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch) -> str:
     """A fresh SQLite business store for one test."""
@@ -32,8 +44,6 @@ def store(tmp_path, monkeypatch) -> str:
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def servers(request, tmp_path_factory) -> Iterator[LocalServers]:
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` first (make test does)")
     workdir = tmp_path_factory.mktemp(f"servers-{request.param}")
     if request.param == "postgresql":
         db_url = create_pg_database()
@@ -42,11 +52,8 @@ def servers(request, tmp_path_factory) -> Iterator[LocalServers]:
     else:
         db_url = f"sqlite:///{workdir / 'msgops.db'}"
     business_file = write_business_file(workdir, **{"followup.delay_minutes": 0.05})
-    running = LocalServers(workdir, db_url, business_file, token=API_TOKEN)
-    try:
-        yield running.start()
-    finally:
-        running.stop()
+    with running(LocalServers(workdir, db_url, business_file, token=API_TOKEN)) as started:
+        yield started
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from msgops import booking, scheduler
-from msgops.harness import MODEL, LocalServers, write_business_file
+from msgops.harness import LocalServers, write_business_file
 from msgops.records import fetch
-from tests.conftest import API_TOKEN
+from tests.conftest import API_TOKEN, running
 from tests.test_quote_conversations import buttons, mine, texts
 
 pytestmark = pytest.mark.servers
@@ -43,15 +43,10 @@ def local(value: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def pinned(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` first (make test does)")
     workdir = tmp_path_factory.mktemp("bookings")
-    running = LocalServers(workdir, f"sqlite:///{workdir / 'msgops.db'}", write_business_file(workdir),
-                           token=API_TOKEN, extra_env={"MSGOPS_NOW": T0})
-    try:
-        yield running.start()
-    finally:
-        running.stop()
+    with running(LocalServers(workdir, f"sqlite:///{workdir / 'msgops.db'}", write_business_file(workdir),
+                              token=API_TOKEN, extra_env={"MSGOPS_NOW": T0})) as started:
+        yield started
 
 
 @pytest.fixture

@@ -30,9 +30,10 @@ from sqlalchemy import update
 
 from msgops import scheduler
 from msgops.channels.meta import sign
-from msgops.harness import MODEL, LocalServers, write_business_file
+from msgops.harness import LocalServers, write_business_file
 from msgops.records import fetch
 from tests.channels.conftest import fixture
+from tests.conftest import running
 
 pytestmark = pytest.mark.servers
 
@@ -240,8 +241,6 @@ def _credentials() -> Dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def channels(tmp_path_factory) -> Iterator[Channels]:
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` first (make test does)")
     api = FakeApi().start()
     workdir = tmp_path_factory.mktemp("channel-servers")
     business_file = write_business_file(workdir, **{"followup.delay_minutes": 0.05})
@@ -251,10 +250,9 @@ def channels(tmp_path_factory) -> Iterator[Channels]:
         extra_credentials=_credentials(),
     )
     try:
-        servers.start()
-        yield Channels(servers, api)
+        with running(servers) as started:
+            yield Channels(started, api)
     finally:
-        servers.stop()
         api.stop()
 
 

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from msgops.harness import MODEL, LocalServers, write_business_file
+from msgops.harness import LocalServers, write_business_file
+from tests.conftest import running
 
 pytestmark = pytest.mark.servers
 
 
 @pytest.fixture(scope="module")
 def rasa_without_actions(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` first (make test does)")
     workdir = tmp_path_factory.mktemp("no-actions")
-    running = LocalServers(workdir, f"sqlite:///{workdir / 'msgops.db'}", write_business_file(workdir))
-    try:
-        yield running.start(with_actions=False)
-    finally:
-        running.stop()
+    servers = LocalServers(workdir, f"sqlite:///{workdir / 'msgops.db'}", write_business_file(workdir))
+    with running(servers, with_actions=False) as started:
+        yield started
 
 
 def test_price_question_with_the_action_server_down(rasa_without_actions):

@@ -4,14 +4,16 @@ Why rules and not DIET for these: their values must be machine-usable ("+7916123
 "2026-12-04T15:00:00+03:00", "5000 RUB"), and the shapes are regular enough that
 libraries and a few patterns are more reliable than a model trained on a few hundred
 examples, in both languages, from the first day. DIET keeps what needs context
-(service, location, English names).
+(service, location) and English names without an introduction cue
+(msgops.nlu.english_names reads "I'm Rachel", "Lucy here").
 
 Order inside one message, and why: e-mails, then phone numbers
 (``phonenumbers.PhoneNumberMatcher`` with the business's region, so "8 (916) ..." and
 "89161234567" become +7...), then money, then dates and times. Each found span is blanked
 before the next step reads the text, so the digits of a phone number never become a
-price or a time, and "5000 руб" never becomes a year. Person names (natasha, Russian
-only) come last and may not overlap anything found before ("5 мая" is not a woman).
+price or a time, and "5000 руб" never becomes a year. Person names (natasha for Russian,
+introduction cues for English) come last and may not overlap anything found before ("5 мая"
+is not a woman).
 
 ``now`` is the system clock in the configured timezone, read through ``msgops.clock`` so
 that ``MSGOPS_NOW`` (ISO 8601 with offset) pins it for the whole process in tests,
@@ -46,6 +48,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from msgops import clock
 from msgops.nlu import timeparse
+from msgops.nlu.english_names import find_english_people
 from msgops.nlu.language import LANGUAGE_ENTITY, detect_language
 from msgops.nlu.tokenizer import get_morph
 
@@ -382,7 +385,7 @@ def find_people(text: str) -> List[Tuple[Span, str]]:
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
 class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
-    """Adds ``time``, ``phone``, ``email``, ``budget`` and (Russian) ``person`` entities."""
+    """Adds ``time``, ``phone``, ``email``, ``budget`` and ``person`` entities."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -463,7 +466,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                 )
             found.append(("time", when.span, when.iso(), info))
             taken.append(when.span)
-        for span, value in find_people(text):
+        for span, value in [*find_people(text), *find_english_people(_mask(text, taken))]:
             if not any(_overlaps(span, t) for t in taken):
                 found.append(("person", span, value, None))
 

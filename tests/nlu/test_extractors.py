@@ -127,7 +127,23 @@ PEOPLE = [
     ("Елена Викторовна, 89161234567", [("Елена Викторовна", "Елена")]),
     ("есть надежда на скидку?", []),  # a word, not a name
     ("запишите на 5 мая", []),  # "мая" is the month
-    ("I am John", []),  # English names are DIET's
+    ("I am John", [("John", "John")]),
+    ("Hi, I’m Rachel, what do you charge in Kotelniki?", [("Rachel", "Rachel")]),
+    ("Lucy here, the windows need washing by Friday", [("Lucy", "Lucy")]),
+    ("email m.chen@example.org, name's Michael Chen", [("Michael Chen", "Michael Chen")]),
+    ("my name is rachel", [("rachel", "Rachel")]),
+    ("call me dave pls", [("dave", "Dave")]),
+    ("this is Anna Petrova speaking", [("Anna Petrova", "Anna Petrova")]),
+    ("hey, it's Tom from flat 5", [("Tom", "Tom")]),
+    # a cue followed by no name: a weekday, a place, a state, lower case after a short cue
+    ("it's Friday, can you come?", []),
+    ("I am in Khimki", []),
+    ("I'm looking for a cleaner", []),
+    ("this is urgent", []),
+    ("im sorry, wrong chat", []),
+    ("i'm Ok with that", []),
+    ("January 3rd in Podolsk", []),
+    ("it's Monday 5pm", []),
     ("сколько стоит уборка", []),
     ("при входе в приложение меня из него выкидывает", []),  # "из" has a rare Name reading
 ]

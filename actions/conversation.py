@@ -113,7 +113,11 @@ class ActionStopProcess(Action):
                                    clock.now(), lead.STATUS_STOPPED)
             except ServiceUnavailable:
                 return reset_process_slots() + reset_quote_slots() + reset_booking_slots()
-        dispatcher.utter_message(response="utter_process_stopped")
+        # Stopping half-way through moving or cancelling a visit leaves the visit as it was:
+        # say so, or the customer may think it was cancelled.
+        changing = tracker.get_slot("booking_stage") in ("rescheduling", "cancelling", "cancel_confirming")
+        stopped = "utter_booking_kept" if changing else "utter_process_stopped"
+        dispatcher.utter_message(response=stopped)
         return reset_process_slots() + reset_quote_slots() + reset_booking_slots()
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from msgops.business.text import lemma
+from msgops.business.text import is_known_non_name, lemma
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}", re.UNICODE)
 _NAME_WORD = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'’-]*$")
@@ -51,6 +51,14 @@ class WhenAnswer:
         return f"{self.start.isoformat()}/{self.end.isoformat()}"
 
 
+def acceptable_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
+    """A number in the business's region must be a valid one; a number written with "+" and a
+    country code only needs the right length (ranges change, and a customer abroad should not
+    be refused by a stale metadata table). The NLU and the form validators share this rule,
+    so a number the bot recognised is never refused as an answer."""
+    return phonenumbers.is_valid_number(match.number) or match.raw_string.lstrip().startswith("+")
+
+
 def read_contact(text: str, region: str) -> Optional[ContactAnswer]:
     """A phone number (normalised to E.164) or an e-mail found anywhere in the text."""
     if not text:
@@ -58,16 +66,22 @@ def read_contact(text: str, region: str) -> Optional[ContactAnswer]:
     email = EMAIL.search(text)
     if email:
         return ContactAnswer("email", email.group(0).lower())
-    for match in phonenumbers.PhoneNumberMatcher(text, region):
-        if phonenumbers.is_valid_number(match.number):
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        if acceptable_phone(match):
             return ContactAnswer(
                 "phone", phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             )
     return None
 
 
+def is_email(contact: Optional[str]) -> bool:
+    """Whether a stored contact is an e-mail (a call then needs a link, not a dial)."""
+    return bool(contact and EMAIL.fullmatch(contact))
+
+
 def read_name(text: str) -> Optional[str]:
-    """A plausible person's name: one to three words of letters, not a word like "да"."""
+    """A plausible person's name: one to three words of letters, none a word like "да", a
+    day ("вчера") or a town ("Тверь")."""
     if not text:
         return None
     cleaned = _NAME_PREFIX.sub("", text.strip().strip(".!,)(")).strip()
@@ -76,7 +90,7 @@ def read_name(text: str) -> Optional[str]:
         return None
     if any(not _NAME_WORD.match(w) for w in words):
         return None
-    if any(w.lower() in _NOT_NAMES or lemma(w) in _NOT_NAMES for w in words):
+    if any(w.lower() in _NOT_NAMES or lemma(w) in _NOT_NAMES or is_known_non_name(w) for w in words):
         return None
     return " ".join(w[:1].upper() + w[1:] for w in words)
 

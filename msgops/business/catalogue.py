@@ -5,7 +5,7 @@ from typing import Optional
 
 from msgops.business.config import BusinessConfig, Service
 from msgops.business.money import format_money
-from msgops.business.text import best_fuzzy, contains_phrase, lemmas
+from msgops.business.text import best_fuzzy, contains_phrase, contains_phrase_with_typos, lemmas
 
 _UNIT = {
     "ru": {"m2": "за м²", "hour": "в час", "item": "за предмет", "window": "за окно", "visit": "за выезд"},
@@ -23,7 +23,7 @@ def match_service(text: str, cfg: BusinessConfig) -> Optional[Service]:
     for service in cfg.services:
         for phrase in [service.name.ru, service.name.en, *service.aliases]:
             needle = lemmas(phrase)
-            if contains_phrase(words, needle) and len(needle) > best[0]:
+            if len(needle) > best[0] and (contains_phrase(words, needle) or contains_phrase_with_typos(text, phrase)):
                 best = (len(needle), service)
     if best[1]:
         return best[1]

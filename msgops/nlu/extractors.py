@@ -47,6 +47,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from msgops import clock
+from msgops.business.answers import acceptable_phone
 from msgops.nlu import timeparse
 from msgops.nlu.english_names import find_english_people
 from msgops.nlu.language import LANGUAGE_ENTITY, detect_language
@@ -94,13 +95,7 @@ def find_phones(text: str, region: str) -> List[Tuple[Span, str]]:
             cand.group(), region, leniency=phonenumbers.Leniency.POSSIBLE
         )
         for match in matcher:
-            # A number in the business's region must be a valid one; a number written
-            # with "+" and a country code only needs the right length (ranges change,
-            # and a customer abroad should not be refused by a stale metadata table).
-            if not (
-                phonenumbers.is_valid_number(match.number)
-                or match.raw_string.lstrip().startswith("+")
-            ):
+            if not acceptable_phone(match):
                 continue
             e164 = phonenumbers.format_number(
                 match.number, phonenumbers.PhoneNumberFormat.E164

@@ -17,6 +17,9 @@ CFG = load_business()
     ("нужен муж на час", "handyman"), ("уборка после ремонта", "renovation_cleaning"),
     ("генеральнуюю уборку", "general_cleaning"), ("window_cleaning", "window_cleaning"),
     ("пиццу с грибами", None), ("", None),
+    # a typo in a phrase must not leave only one of its words to match ("ремонт" is the handyman)
+    ("скока стоит уборка посе ремонта", "renovation_cleaning"), ("after renovaton cleaning", "renovation_cleaning"),
+    ("мелкий ремонт", "handyman"), ("ремонт розетки", "handyman"),
 ])
 def test_match_service(text, expected):
     found = match_service(text, CFG)
@@ -38,6 +41,7 @@ def test_find_zone(text, zone):
     ("звоните 89161234567", "phone", "+79161234567"),
     ("mail me at Ann.Lee@Example.com", "email", "ann.lee@example.com"),
     ("+44 7911 123456", "phone", "+447911123456"),
+    ("+44 7700 900123", "phone", "+447700900123"),  # what the NLU reads as a phone is accepted too
 ])
 def test_read_contact(text, kind, value):
     found = read_contact(text, "RU")
@@ -52,13 +56,16 @@ def test_read_contact_refuses(text):
 @pytest.mark.parametrize("text, name", [
     ("Ольга", "Ольга"), ("меня зовут дмитрий", "Дмитрий"), ("I'm Sarah", "Sarah"),
     ("John Miller", "John Miller"), ("Ян", "Ян"), ("Анна-Мария", "Анна-Мария"),
+    ("Надежда", "Надежда"), ("вера", "Вера"), ("Иван Петров", "Иван Петров"), ("Мария Ивановна", "Мария Ивановна"),
+    ("Шахноза", "Шахноза"),  # not in the dictionary: a name gets the benefit of the doubt
 ])
 def test_read_name(text, name):
     assert read_name(text) == name
 
 
 @pytest.mark.parametrize("text", ["да", "ok", "123", "сколько стоит уборка квартиры в химках завтра",
-                                  "позовите менеджера", "", "😀"])
+                                  "позовите менеджера", "", "😀",
+                                  "вчера", "Тверь", "в Химках", "генеральная уборка", "Анна из Химок"])
 def test_read_name_refuses(text):
     assert read_name(text) is None
 

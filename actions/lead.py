@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import ServiceUnavailable, call_service, config, conversation, language, latest_entity
 from actions.forms_base import ContactQuestions, ProcessFormValidator
 from msgops import clock, lead
-from msgops.business.answers import read_when
+from msgops.business.answers import is_email, read_when
 from msgops.business.area import area_summary
 from msgops.business.catalogue import match_service, price_list, price_text
 from msgops.business.money import format_money, parse_money
@@ -281,7 +281,8 @@ class ActionBookMeeting(Action):
             return [SlotSet("meeting_time", None), FollowupAction("meeting_form")]
         except ServiceUnavailable:
             return []
-        dispatcher.utter_message(response="utter_meeting_booked",
+        dispatcher.utter_message(response="utter_meeting_booked_email" if is_email(answers.contact)
+                                 else "utter_meeting_booked",
                                  when=f"{format_when(start.start, cfg.tz, lang)} ({cfg.business.city.get(lang)})",
                                  manager_name=cfg.manager.name.get(lang), contact=answers.contact)
         return reset_process_slots()

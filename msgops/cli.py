@@ -40,11 +40,19 @@ def api_token() -> str:
     return path.read_text(encoding="utf-8").strip() if path.exists() else ""
 
 
+HANDBACK_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+
+
 def _handback(args: argparse.Namespace) -> int:
-    """A human gives the conversation back to the bot (DESIGN: ConversationResumed)."""
+    """A human gives the conversation back to the bot (DESIGN: ConversationResumed).
+
+    The customer's messages while the human had the chat are in the tracker without a bot
+    turn after them; closing that turn (action_listen) makes the bot answer only what comes
+    next, instead of acting on them (a second handoff, say) the first time it is unsure.
+    """
     url = f"{args.rasa_url.rstrip('/')}/conversations/{args.conversation_id}/tracker/events"
     response = requests.post(url, params={"token": api_token()},
-                             json=[{"event": "resume"}], timeout=10)
+                             json=HANDBACK_EVENTS, timeout=10)
     if response.ok:
         print(f"the bot answers {args.conversation_id} again")
         return 0

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Dict, List, Optional
 
 from msgops import metrics, scheduler
-from msgops.business.answers import read_when
+from msgops.business.answers import is_email, read_when
 from msgops.business.area import find_zone
 from msgops.business.availability import free_slots, pick_spread
 from msgops.business.config import CALL_RESOURCE, BusinessConfig
@@ -148,10 +148,18 @@ def book_call(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, sta
             intent="ask_price", fields={**answers.filled(), "call": start.isoformat()},
             tried=["answered the price question", "collected the lead's answers",
                    "qualified by the rules", f"booked a call for {start.astimezone(cfg.tz):%Y-%m-%d %H:%M}"],
-            next_step=f"call the customer at {start.astimezone(cfg.tz):%Y-%m-%d %H:%M} "
-                      f"({cfg.business.timezone}) on {answers.contact}",
+            next_step=_call_step(start, answers.contact, cfg),
             last_message=conv.last_message), cfg.manager.webhook_url)
     return meeting
+
+
+def _call_step(start: datetime, contact: Optional[str], cfg: BusinessConfig) -> str:
+    """What the manager does at the booked time: dial the phone, or, when the customer left
+    only an e-mail, send a link to an online call there beforehand."""
+    when = f"{start.astimezone(cfg.tz):%Y-%m-%d %H:%M} ({cfg.business.timezone})"
+    if is_email(contact):
+        return f"e-mail the customer at {contact} a link to an online call at {when} (no phone given)"
+    return f"call the customer at {when} on {contact}"
 
 
 def close(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, now: datetime,

@@ -14,7 +14,7 @@ from typing import List
 
 import pytest
 
-from msgops import scheduler
+from msgops import cli, scheduler
 from msgops.metrics.report import first_reply_seconds, lead_metrics
 from msgops.records import fetch
 
@@ -93,6 +93,8 @@ def test_english_customer_gives_everything_at_once(server_env):
     typed = f"{start:%B} {start.day} at {start:%H:%M}"  # e.g. "December 11 at 15:00"
     replies = s.say(me, typed)
     assert "Your call is booked" in texts(replies), (typed, replies)
+    assert "link to an online call to john.doe@example.com" in texts(replies)  # no phone to dial
+    assert mine("briefs", me)[-1]["next_step"].startswith("e-mail the customer at john.doe@example.com")
     lead = mine("leads", me)[-1]
     assert lead["status"] == "qualified, meeting booked" and lead["zone"] == "near"
     assert [c for c in fetch("contacts") if c["id"] == lead["contact_id"]][0]["email"] == "john.doe@example.com"
@@ -117,6 +119,20 @@ def test_interruptions_are_answered_and_the_form_goes_on(server_env):
     assert brief["fields"]["service"] == "window_cleaning" and brief["last_message"] == "позовите менеджера"
     assert mine("leads", me)[-1]["status"] == "handed to a human"
     assert brief["tried"][:2] == ["answered the price question", "asked the lead questions"]
+
+
+def test_after_a_handback_the_bot_answers_what_comes_next(server_env, monkeypatch):
+    """The messages the human handled are not acted on again: an unclear one after the
+    handback gets a clear reply, never a second handoff."""
+    s, me = server_env, sender()
+    s.say(me, "сколько стоит помыть окна?")
+    s.say(me, "позовите менеджера")
+    assert s.say(me, "алло?") == []
+    monkeypatch.setenv("MSGOPS_API_TOKEN", s.token)
+    assert cli.main(["handback", me, "--rasa-url", s.rasa_url]) == 0
+    replies = s.say(me, "ну что там?")
+    assert replies and "Передал разговор менеджеру" not in texts(replies)
+    assert len(mine("briefs", me)) == 1
 
 
 def test_silent_customer_gets_exactly_one_followup(server_env):

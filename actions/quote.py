@@ -114,10 +114,43 @@ class ValidateQuoteForm(ProcessFormValidator):
     def name(self) -> str:
         return "validate_quote_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        asked, before = tracker.get_slot("requested_slot"), len(dispatcher.messages)
+        events = await super().run(dispatcher, tracker, domain)
+        said = len(dispatcher.messages) > before
+        if (asked == "quote_service" and not said and self._took_another_answer(events, tracker)
+                and self.runs_after_the_customer(tracker)):
+            # "Подольск" typed while the service is asked: kept as the address, and said so,
+            # so that the service question that follows does not read as "that was wrong"
+            # (unless the answer drew its own reply, a clash with an earlier one, say).
+            dispatcher.utter_message(response="utter_shared_noted")
+        return events
+
+    def _took_another_answer(self, events: List[EventType], tracker: Tracker) -> bool:
+        """Whether the form took a new answer to a later question but still has no service
+        (an answer refused quietly keeps the earlier one: nothing new was taken then)."""
+        values = {e.get("name"): e.get("value") for e in events if e.get("event") == "slot"}
+        return not values.get("quote_service") and any(
+            values.get(slot) not in (None, "?", self.previous_value(slot, tracker))
+            for slot in QUOTE_SLOTS if slot != "quote_service")
+
+    @staticmethod
+    def _answers_another_question(tracker: Tracker) -> bool:
+        """Whether the last message filled a quote question other than the service (a place, a
+        date, "60 м2"): then it was an answer given early, not a wrong name of a service."""
+        pending = tracker.slots_to_validate()
+        return any(pending.get(slot) not in (None, "?") for slot in QUOTE_SLOTS if slot != "quote_service")
+
     async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[str]:
+        return self._asked_now(tracker)
+
+    @staticmethod
+    def _asked_now(tracker: Tracker) -> List[str]:
+        """The slots this message may fill and that get validated (msgops.quote.answerable)."""
         service = match_service(str(tracker.get_slot("quote_service") or ""), config())
-        return quote.questions(config(), service.id if service else None)
+        return quote.answerable(config(), service.id if service else None)
 
     def _answer_text(self, tracker: Tracker, domain: DomainDict) -> Optional[str]:
         """The customer's words, unless they were something else than an answer."""
@@ -128,6 +161,19 @@ class ValidateQuoteForm(ProcessFormValidator):
         return None if text.startswith("/") else text
 
     # --- extraction of the slots no entity carries ---
+
+    async def extract_quote_service(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Dict[str, Any]:
+        """The catalogue's reading of the message when the NLU tagged no service.
+
+        "quote for 8 windows in Moscow" names window cleaning, but no entity says so, and the
+        domain's from_text mapping only reads an answer to the service question: without this
+        the first message's service (and with it the quantity, read by the service's unit) is lost.
+        """
+        if tracker.get_slot("quote_service"):
+            return {}
+        service = match_service(self._answer_text(tracker, domain) or "", config())
+        return {"quote_service": service.id} if service else {}
 
     async def extract_quote_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[str, Any]:
@@ -181,7 +227,13 @@ class ValidateQuoteForm(ProcessFormValidator):
         named = {e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == "service"}
         if len(named) > 1:  # "генеральную уборку" read as two services: the catalogue's longest name wins
             value = getattr(match_service(tracker.latest_message.get("text") or "", cfg), "id", value)
-        service = match_service(str(value or ""), cfg) if not self.latest_issue(tracker) else None
+        service = None
+        if not self.latest_issue(tracker):
+            # An entity the catalogue does not know ("мойку" of "мойку 4 окон"): the whole message may.
+            service = (match_service(str(value or ""), cfg)
+                       or match_service(self._answer_text(tracker, domain) or "", cfg))
+        if service is None and self._answers_another_question(tracker):
+            return {"quote_service": None}  # a place or a date given early: kept, and the service asked again
         if service is None:
             return self.refuse("quote_service", dispatcher, tracker, "utter_invalid_service")
         result = self.accept("quote_service", service.id)
@@ -238,6 +290,8 @@ class ValidateQuoteForm(ProcessFormValidator):
             return self.refuse("quote_address", dispatcher, tracker, "utter_quote_out_of_area",
                                place=place, area=area_summary(cfg, lang))
         result = self.accept("quote_address", place)
+        if "quote_date" in tracker.slots_to_validate() and "quote_date" in self._asked_now(tracker):
+            return result  # a date came with it: validate_quote_date checks the pair, and says it once
         date = tracker.get_slot("quote_date")
         when = read_when(date, clock.now(cfg.tz), lang) if date else None
         clash = quote.check_date(when, place, cfg, clock.now(cfg.tz)) if when else None
@@ -322,7 +376,7 @@ class ActionGiveQuote(Action):
             return reset_quote_slots()
         except ServiceUnavailable:
             return []
-        parts = quote.render(priced, cfg, lang, valid_until, quote.work_start(answers, cfg, now))
+        parts = quote.render(priced, cfg, lang, valid_until, quote.promised_start(answers, cfg, now))
         dispatcher.utter_message(response="utter_quote_offer", **parts)
         if priced.is_range or priced.conditions:
             dispatcher.utter_message(response="utter_quote_conditions", conditions=parts["conditions"])

@@ -198,15 +198,6 @@ def offer(cfg: BusinessConfig, service_id: str, zone_id: Optional[str], now: dat
     return pick_spread(starts, count or cfg.bookings.offer_count)
 
 
-def _inside(start: datetime, when: WhenAnswer, cfg: BusinessConfig) -> bool:
-    if not when.start <= start < when.end:
-        return False
-    if when.daily_window is None:
-        return True
-    opens, closes = when.daily_window
-    return opens <= start.astimezone(cfg.tz).time() < closes
-
-
 def slot_for(text: str, cfg: BusinessConfig, service_id: str, zone_id: Optional[str], now: datetime,
              lang: Optional[str], *, ignore_booking: Optional[int] = None,
              ) -> Tuple[Optional[datetime], bool, List[datetime]]:
@@ -222,7 +213,7 @@ def slot_for(text: str, cfg: BusinessConfig, service_id: str, zone_id: Optional[
         return None, False, []
     starts = free_starts(cfg, service_id, zone_id, now, limit=_SEARCH_LIMIT, ignore_booking=ignore_booking)
     exact = when.start == when.end
-    hits = [s for s in starts if (s == when.start if exact else _inside(s, when, cfg))]
+    hits = [s for s in starts if (s == when.start if exact else when.admits(s, cfg.tz))]
     if hits:
         return hits[0], True, []
     return None, True, _nearest(starts, when, cfg.bookings.offer_count)
@@ -269,7 +260,7 @@ def offer_for(text: Optional[str], cfg: BusinessConfig, service_id: str, zone_id
         return Offer(None, offer(cfg, service_id, zone_id, now, ignore_booking=ignore_booking), False)
     starts = free_starts(cfg, service_id, zone_id, now, limit=_SEARCH_LIMIT, ignore_booking=ignore_booking)
     exact = when.start == when.end
-    inside = [s for s in starts if (s == when.start if exact else _inside(s, when, cfg))]
+    inside = [s for s in starts if (s == when.start if exact else when.admits(s, cfg.tz))]
     if inside:
         return Offer(when, pick_spread(inside, cfg.bookings.offer_count), True)
     return Offer(when, _nearest(starts, when, cfg.bookings.offer_count), False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Dict, List, Optional, Tuple
 
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from msgops import metrics, scheduler
 from msgops.business.answers import WhenAnswer, read_when
 from msgops.business.area import find_zone
+from msgops.business.availability import free_slots
 from msgops.business.config import DAYS, BusinessConfig
 from msgops.business.money import format_money
 from msgops.business.pricing import Quote as Priced
@@ -84,6 +85,20 @@ def questions(cfg: BusinessConfig, service_id: Optional[str]) -> List[str]:
         return ["quote_service"]
     wanted = [q for q in service.quote_questions if q != "extras" or cfg.pricing.services[service.id].extras]
     return ["quote_service", *[SLOTS[q] for q in wanted]]
+
+
+def answerable(cfg: BusinessConfig, service_id: Optional[str]) -> List[str]:
+    """The form slots a message may fill now, the service first.
+
+    Once the service is known, its own questions. Before that, every question any service
+    may ask: customers answer early ("8 windows in Moscow", a town and "tomorrow" typed while
+    the bot asks for the service), and an answer that is not read and checked when it comes
+    is either lost (asked again later) or kept unchecked (an urgent date far out of town
+    priced without a word). The question asked next is still the first missing one: the service.
+    """
+    if cfg.service(service_id or "") is not None:
+        return questions(cfg, service_id)
+    return ["quote_service", *SLOTS.values()]
 
 
 # --- reading answers ---------------------------------------------------------------------
@@ -217,15 +232,30 @@ def _urgent(cfg: BusinessConfig, start: datetime, now: datetime) -> bool:
     return start - now < timedelta(hours=hours)
 
 
+def _days(start: datetime, end: datetime, cfg: BusinessConfig) -> List[date]:
+    """The local days a date answer covers. An interval's end is exclusive: "в воскресенье" is
+    Sunday 00:00 to Monday 00:00, which is Sunday alone."""
+    first = start.astimezone(cfg.tz).date()
+    last = (end - timedelta(microseconds=1)).astimezone(cfg.tz).date() if end > start else first
+    return [first + timedelta(days=i) for i in range(max((last - first).days, 0) + 1)]
+
+
+def is_working_day(cfg: BusinessConfig, day: date) -> bool:
+    return cfg.working_hours.get(DAYS[day.weekday()]) is not None and day not in cfg.holidays
+
+
 def check_date(when: WhenAnswer, place: Optional[str], cfg: BusinessConfig, now: datetime) -> Optional[Problem]:
-    """A date in the past, on a closed day, or too soon for the customer's zone."""
+    """A date in the past, on a closed day, or too soon for the customer's zone.
+
+    A date is closed when none of the days it covers (from now on) is a working day: a
+    Sunday, a holiday, "this weekend" when both days are closed.
+    """
     if when.end < now:
         return Problem("date_in_past")
-    local = when.start.astimezone(cfg.tz)
-    if local.date() == when.end.astimezone(cfg.tz).date():
-        day = DAYS[local.weekday()]
-        if local.date() in cfg.holidays or cfg.working_hours.get(day) is None:
-            return Problem("closed_day", {"date": local.date(), "next": next_working_day(cfg, local)})
+    days = _days(max(when.start, now), when.end, cfg)
+    if not any(is_working_day(cfg, day) for day in days):
+        last = datetime.combine(days[-1], datetime.min.time(), tzinfo=cfg.tz)
+        return Problem("closed_day", {"date": days[0], "next": next_working_day(cfg, last)})
     zone = find_zone(place, cfg) if place else None
     allowed = cfg.quotes.urgent_zones
     if zone is not None and allowed is not None and zone.id not in allowed and _urgent(cfg, max(when.start, now), now):
@@ -237,8 +267,7 @@ def next_working_day(cfg: BusinessConfig, after: datetime) -> datetime:
     day = after.replace(hour=12, minute=0, second=0, microsecond=0)
     for _ in range(30):
         day += timedelta(days=1)
-        name = DAYS[day.weekday()]
-        if cfg.working_hours.get(name) is not None and day.date() not in cfg.holidays:
+        if is_working_day(cfg, day.date()):
             return day
     return day
 
@@ -246,8 +275,54 @@ def next_working_day(cfg: BusinessConfig, after: datetime) -> datetime:
 # --- pricing, recording, deciding ----------------------------------------------------------
 
 def work_start(answers: QuoteAnswers, cfg: BusinessConfig, now: datetime) -> Optional[datetime]:
+    """When the customer wants the work done (what urgency is priced on and the card records)."""
     when = read_when(answers.date or "", now.astimezone(cfg.tz))
     return max(when.start, now) if when else None
+
+
+@dataclass(frozen=True)
+class Start:
+    """What the quote may promise about the start of the work.
+
+    `at` is the first start inside the customer's date at which the working hours (breaks
+    and holidays included) hold the whole job; None when no such start exists there, and
+    then `nearest` is the first one after it. `day_only`: the customer named a day, not a
+    time, so only the day is promised (which crew and hour is for the booking to settle).
+    """
+
+    at: Optional[datetime] = None
+    day_only: bool = True
+    nearest: Optional[datetime] = None
+    asked: Optional[datetime] = None  # the customer's date, for "does not fit on <day>"
+
+
+def promised_start(answers: QuoteAnswers, cfg: BusinessConfig, now: datetime) -> Optional[Start]:
+    """The start the quote's timeline may promise; None when no date was given.
+
+    Uses the same free_slots as the booking calendar, with no other job on it: a quote must
+    not promise a Saturday start for a 5-hour job when Saturday's hours around the lunch
+    break hold at most 4 hours, only for the booking to say later that the day is full.
+    """
+    service = cfg.service(answers.service or "")
+    when = read_when(answers.date or "", now.astimezone(cfg.tz))
+    if when is None or service is None:
+        return None
+    exact = when.start == when.end
+    local = when.start.astimezone(cfg.tz)
+    latest = (datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=cfg.tz)
+              if exact else when.end)
+
+    def fits(earliest: datetime, until: Optional[datetime]) -> List[datetime]:
+        return free_slots(hours=cfg.working_hours, breaks=cfg.breaks, holidays=cfg.holidays, tz=cfg.tz,
+                          duration=timedelta(minutes=service.duration_minutes), busy=[], now=now,
+                          earliest=earliest, latest=until, step=timedelta(minutes=cfg.bookings.step_minutes),
+                          limit=200 if until else 1)
+
+    starts = [s for s in fits(when.start, latest) if exact or when.admits(s, cfg.tz)]
+    if starts:
+        return Start(at=starts[0], day_only=not exact, asked=local)
+    later = fits(latest, None)
+    return Start(day_only=not exact, nearest=later[0] if later else None, asked=local)
 
 
 def price(answers: QuoteAnswers, cfg: BusinessConfig, now: datetime, *, first_order: bool) -> Priced:
@@ -365,8 +440,37 @@ def _num(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+def _day(moment: datetime, cfg: BusinessConfig, lang: str) -> str:
+    return format_when(moment, cfg.tz, lang).rsplit(",", 1)[0]
+
+
+_START_TEXT = {
+    "ru": {"at": ", начало {when}",
+           "unfit": "; дату начала подтвердим: {hours} ч работы не помещаются в наши часы работы ({day})",
+           "nearest": "; ближайший подходящий день — {day}"},
+    "en": {"at": ", starting {when}",
+           "unfit": "; the start date is to be confirmed: {hours} h of work do not fit into our hours on {day}",
+           "nearest": "; the nearest day it fits is {day}"},
+}
+
+
+def _start_text(start: Optional[Start], cfg: BusinessConfig, lang: str, hours: str) -> str:
+    """", starting <day or time>" when the working hours hold the job then; otherwise that the
+    start is to be confirmed, and the nearest day that does hold it."""
+    phrases = _START_TEXT["en" if lang == "en" else "ru"]
+    if start is None:
+        return ""
+    def when(moment: datetime) -> str:
+        return _day(moment, cfg, lang) if start.day_only else format_when(moment, cfg.tz, lang)
+
+    if start.at is not None:
+        return phrases["at"].format(when=when(start.at))
+    text = phrases["unfit"].format(hours=hours, day=when(start.asked) if start.asked else "")
+    return text + (phrases["nearest"].format(day=_day(start.nearest, cfg, lang)) if start.nearest else "")
+
+
 def render(priced: Priced, cfg: BusinessConfig, lang: str, valid_until: datetime,
-           work: Optional[datetime]) -> Dict[str, str]:
+           start: Optional[Start]) -> Dict[str, str]:
     """The parts of the offer: breakdown, total, tax, timeline, inclusions, validity, conditions."""
     def money(span: Span) -> str:
         text = format_span(span, cfg.business.currency, lang)
@@ -394,15 +498,10 @@ def render(priced: Priced, cfg: BusinessConfig, lang: str, valid_until: datetime
         tax = f" ({word} {priced.tax.label.get(lang)} {_num(priced.tax.percent)} %: {money(priced.tax.amount)})"
     service = cfg.service(priced.service_id)
     hours = f"{service.duration_minutes / 60:g}"
-    start = ""
-    if work is not None:
-        start = format_when(work, cfg.tz, lang)
-        if work.astimezone(cfg.tz).strftime("%H:%M") == "00:00":
-            start = start.rsplit(",", 1)[0]  # a day without a time
     if lang == "en":
-        timeline = f"about {hours} h on site" + (f", starting {start}" if start else "")
+        timeline = f"about {hours} h on site" + _start_text(start, cfg, lang, hours)
     else:
-        timeline = f"около {hours} ч на месте" + (f", начало {start}" if start else "")
+        timeline = f"около {hours} ч на месте" + _start_text(start, cfg, lang, hours)
     dash = "—"
     return {
         "service_name": service.name.get(lang),

@@ -157,3 +157,62 @@ def test_a_service_with_a_quantity_starts_a_quote_not_a_price_answer(server_env)
     replies = s.say(me, "deep clean 90 m2 in Khimki")
     assert "Anything to add?" in texts(replies) and "Our prices" not in texts(replies), replies
     assert s.tracker(me)["slots"]["quote_quantity"] == "90"
+
+
+def test_english_first_message_gives_the_service_and_the_count(server_env):
+    s, me = server_env, sender()
+    replies = s.say(me, "quote for 8 windows in Moscow")       # no service entity: the catalogue reads it
+    assert "Which day" in texts(replies) and "Which service" not in texts(replies), replies
+    slots = s.tracker(me)["slots"]
+    assert slots["quote_service"] == "window_cleaning" and slots["quote_quantity"] == "8"
+    later = working_day(6)
+    replies = s.say(me, f"{_EN_MONTHS[later.month - 1]} {later.day}")
+    assert "8 windows × RUB 900" in texts(replies) and "How many" not in texts(replies), replies
+
+
+def test_russian_place_and_date_before_the_service_are_kept_and_their_clash_named(server_env):
+    s, me = server_env, sender()
+    replies = s.say(me, "посчитайте смету")
+    assert "Какая услуга" in texts(replies), replies
+    replies = s.say(me, "Подольск")
+    assert "Такой услуги" not in texts(replies) and "Какая услуга" in texts(replies), replies
+    assert s.tracker(me)["slots"]["quote_address"] == "Подольск"
+    replies = s.say(me, "завтра")                             # urgent and far (or a closed day)
+    assert "Такой услуги" not in texts(replies), replies
+    assert "Не сходится" in texts(replies) or "выходной" in texts(replies), replies
+    assert s.tracker(me)["slots"]["quote_date"] is None
+    replies = s.say(me, "Мойка окон")
+    assert "Сколько окон" in texts(replies), replies
+    replies = s.say(me, "5")
+    assert "На какой день" in texts(replies), replies         # the cleared date is asked again
+    later = working_day(7)
+    replies = s.say(me, f"{later.day} {_RU_MONTHS[later.month - 1]}")
+    assert "Смета: Мойка окон" in texts(replies) and "Срочный" not in texts(replies), replies
+    assert mine("quotes", me)[-1]["zone"] == "far"
+
+
+@pytest.mark.parametrize("lang,first,place,sunday,closed", [
+    ("ru", "нужна смета на мойку окон", "Москва", "в воскресенье", "выходной"),
+    ("en", "quote for window cleaning", "Moscow", "this sunday", "We are closed"),
+])
+def test_a_sunday_is_named_as_closed_and_asked_again(server_env, lang, first, place, sunday, closed):
+    s, me = server_env, sender()
+    s.say(me, first)
+    s.say(me, "6")
+    s.say(me, place)
+    replies = s.say(me, sunday)
+    assert closed in texts(replies) and mine("quotes", me) == [], replies
+    assert s.tracker(me)["slots"]["quote_date"] is None
+
+
+def test_a_deep_clean_on_a_saturday_is_not_promised_for_saturday(server_env):
+    s, me = server_env, sender()
+    replies = s.say(me, "смета на генеральную уборку 60 м2 в Москве")
+    assert "Что-то добавить" in texts(replies), replies
+    s.say(me, "нет")
+    replies = s.say(me, "в субботу")
+    assert "фото" in texts(replies), replies
+    replies = s.say(me, "без фото")
+    offer = texts(replies)
+    assert "Смета: Генеральная уборка" in offer and "около 5 ч на месте" in offer, replies
+    assert "начало сб" not in offer and "не помещаются" in offer and "ближайший подходящий день" in offer

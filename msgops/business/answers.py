@@ -44,6 +44,16 @@ class WhenAnswer:
     # "any morning next week": [start, end) spans the week, only these local hours each day.
     daily_window: Optional[Tuple[time, time]] = None
 
+    def admits(self, start: datetime, tz: ZoneInfo) -> bool:
+        """Whether a start lies inside the range and, for "any morning next week", inside
+        the daily hours too (bookings and quotes both offer only such starts)."""
+        if not self.start <= start < self.end:
+            return False
+        if self.daily_window is None:
+            return True
+        opens, closes = self.daily_window
+        return opens <= start.astimezone(tz).time() < closes
+
     @property
     def iso(self) -> str:
         if self.start == self.end:

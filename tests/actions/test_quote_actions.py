@@ -23,6 +23,7 @@ from actions.quote import (
     ValidateQuoteForm,
 )
 from msgops import quote
+from msgops.business.answers import WhenAnswer
 from msgops.business.config import business
 from msgops.records import fetch
 from msgops.store import session_scope
@@ -270,3 +271,142 @@ def test_two_services_read_from_one_phrase_the_longest_name_wins():
                           {"entity": "service", "value": "regular_cleaning"}])
     result = ValidateQuoteForm().validate_quote_service("regular_cleaning", CollectingDispatcher(), t, DOMAIN)
     assert result["quote_service"] == "general_cleaning"
+
+
+# --- answers that come early, in any order --------------------------------------------------
+
+def form_turn(slots: Optional[Dict[str, Any]] = None, text: str = "", intent: str = "inform",
+              entities: Optional[List[dict]] = None, requested: Optional[str] = None,
+              candidates: Optional[Dict[str, Any]] = None) -> Tracker:
+    """The tracker quote_form hands its validator: the customer's message after the bot's
+    question, then the slot candidates Rasa read from it by the domain's mappings."""
+    candidates = candidates or {}
+    all_slots = {"language": "ru", "failed_answers": 0, "requested_slot": requested, **(slots or {}), **candidates}
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
+    events = [{"event": "action", "name": "action_listen"},
+              {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest"},
+              {"event": "action", "name": "quote_form"},
+              *[{"event": "slot", "name": k, "value": v} for k, v in candidates.items()]]
+    return Tracker("quote-early", all_slots, latest, events, False, None, {"name": "quote_form"}, "action_listen")
+
+
+def validate(t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateQuoteForm().run(dispatcher, t, DOMAIN))
+    return responses(dispatcher.messages), slots_of(events)
+
+
+TOMORROW = "2026-12-04T00:00:00+03:00/2026-12-05T00:00:00+03:00"
+
+
+@pytest.mark.parametrize("text,intent,count", [
+    ("quote for 8 windows in Moscow", "request_quote", "8"),
+    ("помыть 5 окон", "request_quote", "5"),
+    ("4 окна", "inform", "4"),
+    ("6 windows", "inform", "6"),
+])
+def test_the_first_message_gives_the_service_and_the_count_without_a_service_entity(text, intent, count):
+    said, slots = validate(form_turn(text=text, intent=intent))
+    assert slots["quote_service"] == "window_cleaning" and slots["quote_quantity"] == count
+    assert slots["requested_slot"] == "quote_address" and said == []
+
+
+def test_an_entity_the_catalogue_does_not_know_falls_back_to_the_message():
+    said, slots = validate(form_turn(text="смета на мойку 4 окон", intent="request_quote",
+                                     entities=[{"entity": "service", "value": "мойку"}],
+                                     candidates={"quote_service": "мойку"}))
+    assert slots["quote_service"] == "window_cleaning" and slots["quote_quantity"] == "4" and said == []
+
+
+def test_a_place_typed_while_the_service_is_asked_is_kept_not_called_a_wrong_service():
+    said, slots = validate(form_turn(text="Подольск", requested="quote_service",
+                                     entities=[{"entity": "location", "value": "Подольск"}],
+                                     candidates={"quote_service": "Подольск", "quote_address": "Подольск"}))
+    assert said == ["utter_shared_noted"] and "utter_invalid_service" not in said
+    assert slots["quote_address"] == "Подольск" and slots["quote_service"] is None
+    assert slots.get("failed_answers", 0) == 0  # not counted as a wrong answer
+
+
+def test_something_else_while_the_service_is_asked_is_still_no_such_service():
+    said, slots = validate(form_turn(text="бассейн", requested="quote_service",
+                                     candidates={"quote_service": "бассейн"}))
+    assert said == ["utter_invalid_service"] and slots["quote_service"] is None
+
+
+def test_urgent_date_then_far_place_before_the_service_is_known_is_a_clash():
+    said, slots = validate(form_turn(text="завтра", requested="quote_service",
+                                     entities=[{"entity": "time", "value": TOMORROW}],
+                                     candidates={"quote_service": "завтра", "quote_date": TOMORROW}))
+    assert said == ["utter_shared_noted"] and slots["quote_date"] == TOMORROW
+    said, slots = validate(form_turn({"quote_date": TOMORROW}, text="Подольск", requested="quote_service",
+                                     entities=[{"entity": "location", "value": "Подольск"}],
+                                     candidates={"quote_service": "Подольск", "quote_address": "Подольск"}))
+    assert said == ["utter_quote_urgent_far"] and "utter_invalid_service" not in said
+    assert slots["quote_address"] == "Подольск" and slots["quote_date"] is None
+
+
+def test_far_place_then_urgent_date_before_the_service_is_known_is_a_clash():
+    said, slots = validate(form_turn({"quote_address": "Подольск"}, text="завтра", requested="quote_service",
+                                     entities=[{"entity": "time", "value": TOMORROW}],
+                                     candidates={"quote_service": "завтра", "quote_date": TOMORROW}))
+    assert said == ["utter_quote_urgent_far"] and slots["quote_date"] is None
+
+
+def test_far_place_and_urgent_date_in_one_message_are_named_once():
+    said, slots = validate(form_turn(text="мойка окон в Подольске завтра", intent="request_quote",
+                                     entities=[{"entity": "service", "value": "window_cleaning"},
+                                               {"entity": "location", "value": "Подольске"},
+                                               {"entity": "time", "value": TOMORROW}],
+                                     candidates={"quote_service": "window_cleaning", "quote_address": "Подольске",
+                                                 "quote_date": TOMORROW}))
+    assert said == ["utter_quote_urgent_far"] and slots["quote_date"] is None
+
+
+# --- closed days and the start a quote may promise ---------------------------------------------
+
+@pytest.mark.parametrize("value", ["2026-12-06T00:00:00+03:00/2026-12-07T00:00:00+03:00",  # "в воскресенье"
+                                   "2026-12-06T11:00:00+03:00",
+                                   "2026-12-31T00:00:00+03:00/2027-01-01T00:00:00+03:00"])  # a holiday
+def test_a_whole_closed_day_is_named_and_asked_again(value):
+    dispatcher = CollectingDispatcher()
+    result = ValidateQuoteForm().validate_quote_date(value, dispatcher, tracker(requested="quote_date"), DOMAIN)
+    assert result["quote_date"] is None and responses(dispatcher.messages) == ["utter_quote_closed_day"]
+
+
+def test_a_period_with_a_working_day_is_not_closed():
+    cfg, now = business(), datetime.fromisoformat(NOW)
+    weekend = WhenAnswer(datetime.fromisoformat("2026-12-05T00:00:00+03:00"),
+                         datetime.fromisoformat("2026-12-07T00:00:00+03:00"), "на выходных")
+    assert quote.check_date(weekend, None, cfg, now) is None  # Saturday is open
+
+
+SATURDAY = "2026-12-12T00:00:00+03:00/2026-12-13T00:00:00+03:00"
+
+
+def test_the_start_promised_is_one_the_working_hours_hold_for_the_job():
+    cfg, now = business(), datetime.fromisoformat(NOW)
+    deep = quote.promised_start(quote.QuoteAnswers(service="general_cleaning", date=SATURDAY), cfg, now)
+    assert deep.at is None and deep.nearest.date().isoformat() == "2026-12-14"  # 10-13 and 14-18 hold no 5 h
+    windows = quote.promised_start(quote.QuoteAnswers(service="window_cleaning", date=SATURDAY), cfg, now)
+    assert windows.at.date().isoformat() == "2026-12-12" and windows.day_only
+    at_ten = quote.promised_start(quote.QuoteAnswers(service="general_cleaning", date="2026-12-08T10:00:00+03:00"),
+                                  cfg, now)
+    assert at_ten.at.isoformat() == "2026-12-08T14:00:00+03:00" and not at_ten.day_only  # 10-15 crosses the break
+
+
+def test_a_quote_for_a_day_the_job_does_not_fit_does_not_promise_it(store):
+    answers = {**ANSWERS, "quote_date": SATURDAY, "language": "en"}
+    messages, _ = run(ActionGiveQuote(), tracker(answers, sender="quote-sat"))
+    timeline = messages[0]["timeline"]
+    assert "starting" not in timeline and "Sat 12 Dec" in timeline and "to be confirmed" in timeline
+    assert "Mon 14 Dec" in timeline
+    messages, _ = run(ActionGiveQuote(), tracker({**ANSWERS, "quote_date": "2026-12-08T00:00:00+03:00/"
+                                                  "2026-12-09T00:00:00+03:00"}, sender="quote-tue"))
+    assert messages[0]["timeline"].endswith("начало вт, 8 декабря")
+
+
+def test_before_the_service_is_known_every_answer_is_read_and_the_service_asked_first():
+    cfg = business()
+    assert quote.answerable(cfg, None) == ["quote_service", "quote_quantity", "quote_extras", "quote_address",
+                                           "quote_date", "quote_photo"]
+    assert quote.answerable(cfg, "window_cleaning") == quote.questions(cfg, "window_cleaning")

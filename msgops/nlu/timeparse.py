@@ -17,7 +17,9 @@ Conventions (the caller — availability, qualification — decides what to do w
 * A bare weekday ("в пятницу", "on friday") is the next such day strictly after today;
   "this friday"/"в эту пятницу" may be today; "next friday"/"в следующую пятницу" is the
   Friday of next calendar week (weeks start on Monday).
-* A day and month without a year is the next occurrence (today included).
+* A day and month without a year is the next occurrence (today included), unless that day
+  passed within the last two months: "2 декабря" said on 4 December is a slip to point out
+  (the processes refuse a past date), not a wish for December next year.
 * A clock time or part of day without a date is today if it has not passed yet,
   otherwise tomorrow.
 * Anything else in the past ("вчера", "сегодня в 9" said at 22:40, "15.03.2020") is
@@ -1272,14 +1274,17 @@ def _add_months(d: date, n: int) -> date:
     return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
+RECENT_PAST = timedelta(days=60)
+
+
 def _next_occurrence(today: date, month: int, day: int) -> Optional[date]:
-    """The next date (today included) with this month and day."""
-    for year in (today.year, today.year + 1, today.year + 2, today.year + 3, today.year + 4):
+    """The next date (today included) with this month and day, or one that passed recently."""
+    for year in (today.year - 1, today.year, today.year + 1, today.year + 2, today.year + 3, today.year + 4):
         try:
             d = date(year, month, day)
         except ValueError:
             continue  # 29 February
-        if d >= today:
+        if d >= today - RECENT_PAST:
             return d
     return None
 

@@ -115,7 +115,10 @@ CASES: List[Tuple[str, Optional[str], List[Tuple[str, str]]]] = [
     ("December 5th", None, [("December 5th", day("12-05"))]),
     ("5 декабря в 11", None, [("5 декабря в 11", at("12-05", "11:00"))]),
     ("3 декабря", None, [("3 декабря", day("12-03"))]),  # today is the next occurrence
-    ("2 декабря", None, [("2 декабря", day("2027-12-02"))]),  # no year: next occurrence
+    ("2 декабря", None, [("2 декабря", day("12-02"))]),  # just passed: a slip, said back as past
+    ("5 октября", None, [("5 октября", day("10-05"))]),  # within two months: still the past date
+    ("2 октября", None, [("2 октября", day("2027-10-02"))]),  # longer ago: the next occurrence
+    ("15 января", None, [("15 января", day("2027-01-15"))]),
     ("15.03.2025", None, [("15.03.2025", day("2025-03-15"))]),  # a year: kept as written
     ("31-го", None, [("31-го", day("12-31"))]),
     ("пятое декабря", None, [("пятое декабря", day("12-05"))]),

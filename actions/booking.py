@@ -31,13 +31,13 @@ LABELS = {
     "ru": {"yes_book": "Да, записать", "other_time": "Другое время", "change": "Изменить другое",
            "more": "Ещё время", "no_notes": "Нет", "skip": "Пропустить", "address": "Адрес",
            "notes": "Пожелания", "contact": "Имя и контакт", "time": "Время", "book": "Записаться",
-           "reschedule": "Перенести", "cancel": "Отменить запись", "yes_cancel": "Да, отменить",
+           "reschedule": "Перенести", "cancel": "Отменить запись", "prices": "Цены", "yes_cancel": "Да, отменить",
            "keep": "Нет, оставить", "yes": "Да", "no": "Нет, спасибо", "and": "и", "before": "за {h} ч",
            "move_word": "перенос", "cancel_word": "отмена"},
     "en": {"yes_book": "Yes, book it", "other_time": "Another time", "change": "Change something",
            "more": "More times", "no_notes": "No", "skip": "Skip", "address": "Address",
            "notes": "Notes", "contact": "Name and contact", "time": "Time", "book": "Book a visit",
-           "reschedule": "Reschedule", "cancel": "Cancel booking", "yes_cancel": "Yes, cancel",
+           "reschedule": "Reschedule", "cancel": "Cancel booking", "prices": "Prices", "yes_cancel": "Yes, cancel",
            "keep": "No, keep it", "yes": "Yes", "no": "No, thanks", "and": "and", "before": "{h} h before",
            "move_word": "moving it", "cancel_word": "cancelling"},
 }
@@ -55,7 +55,7 @@ def booking_answers_from(tracker: Tracker) -> booking.BookingAnswers:
         contact=tracker.get_slot("contact"), notes=None if notes in (None, NONE) else notes)
 
 
-def _labels(tracker: Tracker) -> Dict[str, str]:
+def labels_for(tracker: Tracker) -> Dict[str, str]:
     return LABELS[language(tracker)]
 
 
@@ -83,12 +83,12 @@ def _typed(tracker: Tracker) -> Optional[str]:
     return None if not text or text.startswith("/") else text
 
 
-def _service_name(service_id: Optional[str], cfg: BusinessConfig, lang: str) -> str:
+def service_name(service_id: Optional[str], cfg: BusinessConfig, lang: str) -> str:
     service = cfg.service(service_id or "")
     return service.name.get(lang) if service else str(service_id or "")
 
 
-def _when(value: datetime, cfg: BusinessConfig, lang: str) -> str:
+def when_text(value: datetime, cfg: BusinessConfig, lang: str) -> str:
     return format_when(value, cfg.tz, lang)
 
 
@@ -137,7 +137,8 @@ class ActionAskBookingSlot(Action):
             return []
         choices = [Choice(format_short(s, cfg.tz, lang), intent_payload("inform", time=s.isoformat()))
                    for s in starts]
-        choices.append(Choice(_labels(tracker)["more"], intent_payload("inform", booking_more=starts[-1].isoformat())))
+        more_times = intent_payload("inform", booking_more=starts[-1].isoformat())
+        choices.append(Choice(labels_for(tracker)["more"], more_times))
         dispatcher.utter_message(response=response, buttons=buttons(choices),
                                  timezone_label=cfg.business.city.get(lang), **params)
         dispatcher.utter_message(response="utter_booking_slot_hint")
@@ -150,6 +151,11 @@ class ActionAskBookingSlot(Action):
         requested = when_label(found.requested, cfg, lang)
         if found.matched:
             return "utter_booking_slots_for_request", {"requested": requested}
+        if found.unavailable == "past":
+            return "utter_booking_requested_past", {"requested": requested}
+        if found.unavailable == "too_soon":
+            return "utter_booking_requested_too_soon", {"requested": requested,
+                                                       "hours": f"{cfg.bookings.min_notice_hours:g}"}
         return "utter_booking_requested_busy", {"requested": requested}
 
 
@@ -160,7 +166,7 @@ class ActionAskBookingNotes(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_booking_notes", buttons=buttons([
-            Choice(_labels(tracker)["no_notes"], intent_payload("deny"))]))
+            Choice(labels_for(tracker)["no_notes"], intent_payload("deny"))]))
         return []
 
 
@@ -171,7 +177,7 @@ class ActionAskBookingReason(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_booking_reason", buttons=buttons([
-            Choice(_labels(tracker)["skip"], intent_payload("deny"))]))
+            Choice(labels_for(tracker)["skip"], intent_payload("deny"))]))
         return []
 
 
@@ -278,13 +284,13 @@ class ActionConfirmBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        cfg, lang, labels = config(), language(tracker), _labels(tracker)
+        cfg, lang, labels = config(), language(tracker), labels_for(tracker)
         answers = booking_answers_from(tracker)
         service = cfg.service(answers.service or "")
         dispatcher.utter_message(
-            response="utter_confirm_booking", service_name=_service_name(answers.service, cfg, lang),
+            response="utter_confirm_booking", service_name=service_name(answers.service, cfg, lang),
             duration=format_duration(service.duration_minutes if service else 0, lang),
-            when=_when(datetime.fromisoformat(answers.slot), cfg, lang), timezone_label=cfg.business.city.get(lang),
+            when=when_text(datetime.fromisoformat(answers.slot), cfg, lang), timezone_label=cfg.business.city.get(lang),
             address=answers.address, customer_name=answers.customer_name, contact=answers.contact,
             notes=answers.notes or "—",
             buttons=buttons([Choice(labels["yes_book"], intent_payload("affirm")),
@@ -316,7 +322,7 @@ class ActionChangeBooking(Action):
                 tracker, "time")), SlotSet("booking_stage", None)]
         if tracker.latest_message.get("intent", {}).get("name") == "inform":
             return [SlotSet("booking_stage", None)]  # nothing to change was named: the summary again
-        labels = _labels(tracker)
+        labels = labels_for(tracker)
         dispatcher.utter_message(response="utter_booking_what_to_change", buttons=buttons([
             Choice(labels[key], intent_payload("inform", booking_change=slot))
             for key, slot in (("time", "booking_slot"), ("address", "booking_address"), ("notes", "booking_notes"),
@@ -330,14 +336,14 @@ class ActionCreateBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        cfg, lang, labels = config(), language(tracker), _labels(tracker)
+        cfg, lang, labels = config(), language(tracker), labels_for(tracker)
         answers = booking_answers_from(tracker)
         try:
             view = await call_service(dispatcher, booking.book, conversation(tracker), answers, cfg, clock.now())
         except booking.SlotTaken:
             # Another customer took it between the offer and the yes: fresh times.
             dispatcher.utter_message(response="utter_booking_slot_taken",
-                                     requested=_when(datetime.fromisoformat(answers.slot), cfg, lang))
+                                     requested=when_text(datetime.fromisoformat(answers.slot), cfg, lang))
             return [SlotSet("booking_slot", None), SlotSet("booking_when", None), SlotSet("booking_stage", None),
                     FollowupAction("booking_form")]
         except ServiceUnavailable:
@@ -345,10 +351,10 @@ class ActionCreateBooking(Action):
         hours = sorted(cfg.bookings.reminders_hours, reverse=True)
         reminders = f" {labels['and']} ".join(labels["before"].format(h=f"{h:g}") for h in hours)
         verdict = booking.policy(cfg, view, clock.now(), "cancel")
-        dispatcher.utter_message(response="utter_booking_booked", service_name=_service_name(view.service, cfg, lang),
-                                 when=_when(view.start, cfg, lang), timezone_label=cfg.business.city.get(lang),
+        dispatcher.utter_message(response="utter_booking_booked", service_name=service_name(view.service, cfg, lang),
+                                 when=when_text(view.start, cfg, lang), timezone_label=cfg.business.city.get(lang),
                                  address=view.address, reminders=reminders, ics_url=view.ics_url,
-                                 free_until=_when(verdict.free_until, cfg, lang))
+                                 free_until=when_text(verdict.free_until, cfg, lang))
         return [*reset_booking_slots(), SlotSet("failed_answers", 0)]
 
 
@@ -365,7 +371,7 @@ class _FindBooking(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        cfg, lang, labels = config(), language(tracker), _labels(tracker)
+        cfg, lang, labels = config(), language(tracker), labels_for(tracker)
         now = clock.now()
         try:
             view = await call_service(dispatcher, booking.upcoming, tracker.sender_id, now)
@@ -377,8 +383,8 @@ class _FindBooking(Action, ABC):
             return [SlotSet("booking_stage", None)]
         verdict = booking.policy(cfg, view, now, self.action)
         dispatcher.utter_message(
-            response=f"utter_booking_policy_{verdict.outcome}", service_name=_service_name(view.service, cfg, lang),
-            when=_when(view.start, cfg, lang), free_until=_when(verdict.free_until, cfg, lang),
+            response=f"utter_booking_policy_{verdict.outcome}", service_name=service_name(view.service, cfg, lang),
+            when=when_text(view.start, cfg, lang), free_until=when_text(verdict.free_until, cfg, lang),
             hours=f"{cfg.bookings.policy.free_until_hours:g}",
             fee=format_money(verdict.fee, cfg.business.currency, lang) if verdict.fee is not None else "",
             change=labels["move_word" if self.action == "reschedule" else "cancel_word"])
@@ -443,7 +449,7 @@ class ActionRescheduleBooking(Action):
                                      manager_name=cfg.manager.name.get(lang))
             return reset_booking_slots()
         except booking.SlotTaken:
-            dispatcher.utter_message(response="utter_booking_slot_taken", requested=_when(new_start, cfg, lang))
+            dispatcher.utter_message(response="utter_booking_slot_taken", requested=when_text(new_start, cfg, lang))
             return [SlotSet("booking_slot", None), FollowupAction("reschedule_form")]
         except ValueError:  # moved or cancelled meanwhile (another chat, the manager)
             dispatcher.utter_message(response="utter_booking_none_found")
@@ -451,8 +457,9 @@ class ActionRescheduleBooking(Action):
         except ServiceUnavailable:
             return []
         dispatcher.utter_message(response="utter_booking_rescheduled",
-                                 service_name=_service_name(view.service, cfg, lang), when=_when(view.start, cfg, lang),
-                                 timezone_label=cfg.business.city.get(lang), ics_url=view.ics_url)
+                                 service_name=service_name(view.service, cfg, lang),
+                                 when=when_text(view.start, cfg, lang), timezone_label=cfg.business.city.get(lang),
+                                 ics_url=view.ics_url)
         return reset_booking_slots()
 
 
@@ -462,7 +469,7 @@ class ActionConfirmCancel(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        cfg, lang, labels = config(), language(tracker), _labels(tracker)
+        cfg, lang, labels = config(), language(tracker), labels_for(tracker)
         now = clock.now()
         try:
             view = await call_service(dispatcher, booking.find, _ref(tracker))
@@ -475,10 +482,10 @@ class ActionConfirmCancel(Action):
         choices = buttons([Choice(labels["yes_cancel"], intent_payload("affirm")),
                            Choice(labels["keep"], intent_payload("deny"))])
         if verdict.fee is not None:
-            dispatcher.utter_message(response="utter_confirm_cancel_fee", when=_when(view.start, cfg, lang),
+            dispatcher.utter_message(response="utter_confirm_cancel_fee", when=when_text(view.start, cfg, lang),
                                      fee=format_money(verdict.fee, cfg.business.currency, lang), buttons=choices)
         else:
-            dispatcher.utter_message(response="utter_confirm_cancel", when=_when(view.start, cfg, lang),
+            dispatcher.utter_message(response="utter_confirm_cancel", when=when_text(view.start, cfg, lang),
                                      buttons=choices)
         return [SlotSet("booking_stage", "cancel_confirming")]
 
@@ -498,7 +505,7 @@ class ActionCancelBooking(Action):
             return reset_booking_slots()
         except ServiceUnavailable:
             return []
-        when = _when(view.start, cfg, lang)
+        when = when_text(view.start, cfg, lang)
         if view.status == booking.CANCEL_REQUESTED:
             dispatcher.utter_message(response="utter_booking_sent_to_manager", manager_name=cfg.manager.name.get(lang))
         elif view.fee is not None:
@@ -527,7 +534,7 @@ class ActionBookingReminder(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        cfg, lang, labels = config(), language(tracker), _labels(tracker)
+        cfg, lang, labels = config(), language(tracker), labels_for(tracker)
         booking_id, hours = latest_entity(tracker, "booking_id"), latest_entity(tracker, "hours")
         if booking_id is None or hours is None:
             return []
@@ -538,8 +545,8 @@ class ActionBookingReminder(Action):
         if view is None:
             return []
         dispatcher.utter_message(
-            response="utter_booking_reminder", service_name=_service_name(view.service, cfg, lang),
-            when=_when(view.start, cfg, lang), timezone_label=cfg.business.city.get(lang), address=view.address,
+            response="utter_booking_reminder", service_name=service_name(view.service, cfg, lang),
+            when=when_text(view.start, cfg, lang), timezone_label=cfg.business.city.get(lang), address=view.address,
             buttons=buttons([Choice(labels["reschedule"], intent_payload("reschedule")),
                              Choice(labels["cancel"], intent_payload("cancel_booking"))]))
         return []
@@ -580,8 +587,8 @@ class ActionAskReviewRating(Action):
             return []
         choices = [Choice("⭐" * n, intent_payload("inform", review_rating=str(n))) for n in range(5, 0, -1)]
         dispatcher.utter_message(response="utter_ask_review_rating",
-                                 service_name=_service_name(view.service if view else None, cfg, lang),
-                                 when=_when(view.start, cfg, lang).rsplit(",", 1)[0] if view else "",
+                                 service_name=service_name(view.service if view else None, cfg, lang),
+                                 when=when_text(view.start, cfg, lang).rsplit(",", 1)[0] if view else "",
                                  buttons=buttons(choices))
         return []
 
@@ -593,7 +600,7 @@ class ActionAskReviewText(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_review_text", buttons=buttons([
-            Choice(_labels(tracker)["skip"], intent_payload("deny"))]))
+            Choice(labels_for(tracker)["skip"], intent_payload("deny"))]))
         return []
 
 
@@ -633,7 +640,7 @@ class ActionSaveReview(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        cfg, lang, labels = config(), language(tracker), _labels(tracker)
+        cfg, lang, labels = config(), language(tracker), labels_for(tracker)
         rating, text = int(tracker.get_slot("review_rating")), tracker.get_slot("review_text")
         service = cfg.service(tracker.get_slot("booking_service") or "")
         happy = rating > 3 and service is not None and bool(service.needs)
@@ -652,7 +659,7 @@ class ActionSaveReview(Action):
         window = f"{next_day.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()}/" \
                  f"{(next_day + timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()}"
         dispatcher.utter_message(response="utter_review_thanks_good",
-                                 next_date=_when(next_day, cfg, lang).rsplit(",", 1)[0],
+                                 next_date=when_text(next_day, cfg, lang).rsplit(",", 1)[0],
                                  buttons=buttons([Choice(labels["yes"], intent_payload("affirm")),
                                                   Choice(labels["no"], intent_payload("deny"))]))
         return [*reset_booking_slots(), SlotSet("booking_stage", "repeat_offered"),

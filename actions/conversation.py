@@ -8,11 +8,11 @@ from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.booking import booking_answers_from, reset_booking_slots
+from actions.booking import booking_answers_from, labels_for, reset_booking_slots, service_name, when_text
 from actions.common import ServiceUnavailable, call_service, config, conversation, language
 from actions.lead import answers_from, reset_process_slots
 from actions.quote import quote_answers_from, reset_quote_slots
-from msgops import clock, lead
+from msgops import booking, clock, lead
 from msgops.business.opening import next_open_text
 from msgops.choices import Choice, buttons, intent_payload
 
@@ -119,6 +119,40 @@ class ActionStopProcess(Action):
         stopped = "utter_booking_kept" if changing else "utter_process_stopped"
         dispatcher.utter_message(response=stopped)
         return reset_process_slots() + reset_quote_slots() + reset_booking_slots()
+
+
+class ActionTellAppointments(Action):
+    """"When will you call me?", "на когда я записана?": what the customer has booked, from
+    any of their chats, instead of reading the question as a new request."""
+
+    def name(self) -> str:
+        return "action_tell_appointments"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        cfg, lang, labels = config(), language(tracker), labels_for(tracker)
+        now = clock.now()
+        try:
+            call = await call_service(dispatcher, lead.upcoming_call, tracker.sender_id, now, cfg)
+            visit = await call_service(dispatcher, booking.upcoming, tracker.sender_id, now)
+        except ServiceUnavailable:
+            return []
+        zone = cfg.business.city.get(lang)
+        if call:
+            dispatcher.utter_message(response="utter_your_call", when=when_text(call.start, cfg, lang),
+                                     timezone_label=zone, manager_name=cfg.manager.name.get(lang),
+                                     contact=call.contact or "—")
+        if visit:
+            dispatcher.utter_message(
+                response="utter_your_visit", service_name=service_name(visit.service, cfg, lang),
+                when=when_text(visit.start, cfg, lang), timezone_label=zone, address=visit.address,
+                buttons=buttons([Choice(labels["reschedule"], intent_payload("reschedule")),
+                                 Choice(labels["cancel"], intent_payload("cancel_booking"))]))
+        if not call and not visit:
+            dispatcher.utter_message(response="utter_nothing_booked", buttons=buttons([
+                Choice(labels["book"], intent_payload("book")),
+                Choice(labels["prices"], intent_payload("ask_price"))]))
+        return []
 
 
 class ActionSendFollowup(Action):

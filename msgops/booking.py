@@ -37,8 +37,9 @@ from msgops.business.when_text import format_when
 from msgops.conversation import Conversation, customer_card
 from msgops.integrations.briefs import BriefContent, send_brief
 from msgops.integrations.calendar import SlotTaken
+from msgops.integrations.crm import contacts_of_chat
 from msgops.store import session_scope
-from msgops.store.models import Booking, ContactIdentity, Quote, ResourceClaim, Review
+from msgops.store.models import Booking, Quote, ResourceClaim, Review, stored_utc
 
 __all__ = [
     "BOOKED", "CANCELLED", "CANCEL_REQUESTED", "DONE", "REMINDER_KIND", "REVIEW_KIND", "BookingAnswers",
@@ -110,11 +111,6 @@ class PolicyVerdict:
 
 # --- free times ------------------------------------------------------------------------------
 
-def _aware(value: datetime) -> datetime:
-    """SQLite gives stored UTC times back without their zone."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _bookable(cfg: BusinessConfig, service_id: Optional[str]) -> Service:
     service = cfg.service(service_id or "")
     if service is None or not service.needs:
@@ -141,7 +137,7 @@ def _claims(session: Session, resource_ids: Iterable[str], since: datetime, unti
         query = query.where(ResourceClaim.owner != f"booking:{ignore_booking}")
     spans: Dict[str, List[Period]] = defaultdict(list)
     for resource, unit_start in session.execute(query.order_by(ResourceClaim.resource, ResourceClaim.unit_start)):
-        unit_start, own = _aware(unit_start), spans[resource]
+        unit_start, own = stored_utc(unit_start), spans[resource]
         if own and own[-1][1] == unit_start:
             own[-1] = (own[-1][0], unit_start + UNIT)
         else:
@@ -248,6 +244,17 @@ class Offer:
     requested: Optional[WhenAnswer]
     starts: List[datetime]
     matched: bool
+    # Why nothing inside the asked window was offered, when it is not simply booked up:
+    # "past" (the time has gone by) or "too_soon" (inside the business's minimum notice).
+    unavailable: Optional[str] = None
+
+
+def _why_unavailable(when: WhenAnswer, cfg: BusinessConfig, now: datetime) -> Optional[str]:
+    if when.end <= now:
+        return "past"
+    if when.end <= now + timedelta(hours=cfg.bookings.min_notice_hours):
+        return "too_soon"
+    return None
 
 
 def offer_for(text: Optional[str], cfg: BusinessConfig, service_id: str, zone_id: Optional[str], now: datetime,
@@ -263,7 +270,7 @@ def offer_for(text: Optional[str], cfg: BusinessConfig, service_id: str, zone_id
     inside = [s for s in starts if (s == when.start if exact else when.admits(s, cfg.tz))]
     if inside:
         return Offer(when, pick_spread(inside, cfg.bookings.offer_count), True)
-    return Offer(when, _nearest(starts, when, cfg.bookings.offer_count), False)
+    return Offer(when, _nearest(starts, when, cfg.bookings.offer_count), False, _why_unavailable(when, cfg, now))
 
 
 # --- booking -----------------------------------------------------------------------------------
@@ -290,9 +297,9 @@ def _pick(session: Session, cfg: BusinessConfig, service: Service, zone_id: Opti
 def _claim(session: Session, row: Booking, resources: Sequence[str], cfg: BusinessConfig) -> None:
     """Claim the visit's units; IntegrityError when another booking got any of them first."""
     service = _bookable(cfg, row.service)
-    held_until = _aware(row.ends_at) + _gap(service, cfg, row.zone)
+    held_until = stored_utc(row.ends_at) + _gap(service, cfg, row.zone)
     session.add_all(ResourceClaim(resource=resource, unit_start=unit, owner=f"booking:{row.id}")
-                    for resource in resources for unit in units(_aware(row.starts_at), held_until))
+                    for resource in resources for unit in units(stored_utc(row.starts_at), held_until))
     session.flush()
 
 
@@ -302,12 +309,12 @@ def _attempts(cfg: BusinessConfig, service: Service) -> int:
 
 
 def _job_key(row: Booking) -> str:
-    return f"booking:{row.id}:{_aware(row.starts_at):%Y%m%dT%H%M}"
+    return f"booking:{row.id}:{stored_utc(row.starts_at):%Y%m%dT%H%M}"
 
 
 def _arm_jobs(session: Session, row: Booking, conv: Conversation, cfg: BusinessConfig, now: datetime) -> None:
     """Reminders still ahead of the visit and the review request after it, on this chat."""
-    start, key = _aware(row.starts_at), _job_key(row)
+    start, key = stored_utc(row.starts_at), _job_key(row)
     for hours in cfg.bookings.reminders_hours:
         due = start - timedelta(hours=hours)
         if due > now:
@@ -316,7 +323,7 @@ def _arm_jobs(session: Session, row: Booking, conv: Conversation, cfg: BusinessC
                                payload={"booking_id": str(row.id), "hours": f"{hours:g}"})
     scheduler.schedule(session, kind=REVIEW_KIND, ref=key, conversation_id=conv.conversation_id,
                        channel=conv.channel,
-                       due_at=_aware(row.ends_at) + timedelta(hours=cfg.bookings.review_after_hours),
+                       due_at=stored_utc(row.ends_at) + timedelta(hours=cfg.bookings.review_after_hours),
                        payload={"booking_id": str(row.id)})
 
 
@@ -353,7 +360,7 @@ def _brief(session: Session, conv: Conversation, row: Booking, cfg: BusinessConf
 
 
 def _local(value: datetime, cfg: BusinessConfig) -> str:
-    return _aware(value).astimezone(cfg.tz).isoformat()
+    return stored_utc(value).astimezone(cfg.tz).isoformat()
 
 
 def book(conv: Conversation, answers: BookingAnswers, cfg: BusinessConfig, now: datetime) -> BookingView:
@@ -404,8 +411,8 @@ def _ics_url(row: Booking) -> str:
 
 
 def _view(row: Booking, cfg: BusinessConfig) -> BookingView:
-    return BookingView(id=row.id, service=row.service, start=_aware(row.starts_at).astimezone(cfg.tz),
-                       end=_aware(row.ends_at).astimezone(cfg.tz), address=row.address, zone=row.zone,
+    return BookingView(id=row.id, service=row.service, start=stored_utc(row.starts_at).astimezone(cfg.tz),
+                       end=stored_utc(row.ends_at).astimezone(cfg.tz), address=row.address, zone=row.zone,
                        status=row.status, resources=list(row.resources), customer_name=row.customer_name,
                        contact=row.contact, notes=row.notes, ics_url=_ics_url(row),
                        fee=Decimal(row.fee) if row.fee else None)
@@ -413,8 +420,7 @@ def _view(row: Booking, cfg: BusinessConfig) -> BookingView:
 
 def _mine(conversation_id: str):
     """Bookings made in this chat, or by the same customer from any chat."""
-    contacts = select(ContactIdentity.contact_id).where(ContactIdentity.external_id == conversation_id)
-    return or_(Booking.conversation_id == conversation_id, Booking.contact_id.in_(contacts))
+    return or_(Booking.conversation_id == conversation_id, Booking.contact_id.in_(contacts_of_chat(conversation_id)))
 
 
 def _owned(session: Session, booking_id: int, conversation_id: str, status: Sequence[str] = (BOOKED,)) -> Booking:
@@ -527,7 +533,7 @@ def _move(session: Session, conv: Conversation, booking_id: int, new_start: date
     service = _bookable(cfg, row.service)
     _unclaim(session, row.id)
     resources = _pick(session, cfg, service, row.zone, new_start, now, prefer=row.resources)
-    old_start = _aware(row.starts_at)
+    old_start = stored_utc(row.starts_at)
     _disarm_jobs(session, row.id)
     row.starts_at = new_start.astimezone(UTC)
     row.ends_at = (new_start + timedelta(minutes=service.duration_minutes)).astimezone(UTC)
@@ -559,7 +565,7 @@ def reminder_due(booking_id: int, hours: str) -> Optional[BookingView]:
         row = session.get(Booking, booking_id)
         if row is None or row.status != BOOKED:
             return None
-        start = _aware(row.starts_at)
+        start = stored_utc(row.starts_at)
         if not start - timedelta(hours=float(hours)) - _CLOCK_SKEW <= now < start:
             return None
         return _view(row, business())
@@ -569,7 +575,7 @@ def review_due(booking_id: int) -> Optional[BookingView]:
     """The visit to ask a review of, once it has ended; it is marked done."""
     with session_scope() as session:
         row = session.get(Booking, booking_id)
-        if row is None or row.status not in (BOOKED, DONE) or _aware(row.ends_at) > clock.now():
+        if row is None or row.status not in (BOOKED, DONE) or stored_utc(row.ends_at) > clock.now():
             return None
         if row.status == BOOKED:
             row.status = DONE

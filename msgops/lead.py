@@ -8,8 +8,10 @@ worker thread, and each step leaves the lead in a status the owner can read:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Optional
+
+from sqlalchemy import or_, select
 
 from msgops import metrics, scheduler
 from msgops.business.answers import is_email, read_when
@@ -21,7 +23,7 @@ from msgops.conversation import Conversation, customer_card
 from msgops.integrations import calendar, crm
 from msgops.integrations.briefs import BriefContent, send_brief
 from msgops.store import session_scope
-from msgops.store.models import Meeting
+from msgops.store.models import Lead, Meeting, stored_utc
 
 SEARCH_DAYS = 14
 
@@ -180,6 +182,28 @@ def close(conv: Conversation, answers: LeadAnswers, cfg: BusinessConfig, now: da
                 fields={**answers.filled(), **(more_fields or {})},
                 tried=tried or [], next_step="reply to the customer in this chat",
                 last_message=conv.last_message), cfg.manager.webhook_url)
+
+
+@dataclass(frozen=True)
+class CallView:
+    start: datetime
+    contact: Optional[str]
+
+
+def upcoming_call(conversation_id: str, now: datetime, cfg: BusinessConfig) -> Optional[CallView]:
+    """The customer's next booked call with the manager: from this chat's lead, or the same
+    customer's from another chat."""
+    with session_scope() as session:
+        leads = select(Lead.id).where(Lead.conversation_id == conversation_id)
+        row = session.execute(select(Meeting).where(
+            Meeting.resource == CALL_RESOURCE, Meeting.status == "booked",
+            Meeting.starts_at > now.astimezone(timezone.utc),
+            or_(Meeting.lead_id.in_(leads), Meeting.contact_id.in_(crm.contacts_of_chat(conversation_id))),
+        ).order_by(Meeting.starts_at)).scalars().first()
+        if row is None:
+            return None
+        contact = row.contact.phone or row.contact.email
+        return CallView(start=stored_utc(row.starts_at).astimezone(cfg.tz), contact=contact)
 
 
 def followup_is_due(conversation_id: str) -> bool:

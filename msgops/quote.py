@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Dict, List, Optional, Tuple
 
@@ -30,7 +30,7 @@ from msgops.business.when_text import format_when
 from msgops.conversation import Conversation, customer_card
 from msgops.integrations.briefs import BriefContent, send_brief
 from msgops.store import session_scope
-from msgops.store.models import Quote
+from msgops.store.models import Quote, stored_utc
 
 SENT, ACCEPTED, DECLINED, EXPIRED = "sent", "accepted", "declined", "expired"
 FOLLOWUP_KIND = "quote_followup"
@@ -403,21 +403,16 @@ def decide(conv: Conversation, cfg: BusinessConfig, now: datetime, *, accepted: 
                 last_message=conv.last_message), cfg.manager.webhook_url)
         return {"id": row.id, "status": row.status, "next_step": row.next_step, "valid_until": row.valid_until,
                 "service": row.service, "location": row.location,
-                "work_date": _aware(row.work_date) if row.work_date else None}
+                "work_date": stored_utc(row.work_date) if row.work_date else None}
 
 
 def expire(session, now: datetime) -> int:
     """Quotes past their validity that nobody accepted or declined become "expired"."""
     rows = session.execute(select(Quote).where(Quote.status == SENT)).scalars().all()
-    gone = [r for r in rows if _aware(r.valid_until) < now]
+    gone = [r for r in rows if stored_utc(r.valid_until) < now]
     for row in gone:
         row.status = EXPIRED
     return len(gone)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives stored UTC times back without their zone."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def open_summary(conversation_id: str, now: datetime) -> Optional[dict]:
@@ -427,7 +422,7 @@ def open_summary(conversation_id: str, now: datetime) -> Optional[dict]:
         if row is None:
             return None
         return {"id": row.id, "service": row.service, "total_min": row.total_min, "total_max": row.total_max,
-                "currency": row.currency, "valid_until": _aware(row.valid_until)}
+                "currency": row.currency, "valid_until": stored_utc(row.valid_until)}
 
 
 # --- the offer as the customer reads it ---------------------------------------------------------

@@ -1,7 +1,7 @@
 """What the bot recorded, as rows a person can read or JSON a script can use."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Dict, List
 
 from sqlalchemy import select
@@ -9,16 +9,11 @@ from sqlalchemy import select
 from msgops import clock
 from msgops.business.config import business
 from msgops.store import session_scope
-from msgops.store.models import Booking, Brief, Contact, Lead, Meeting, Quote, Review
-
-
-def _aware(value: datetime) -> datetime:
-    # Stored as UTC; SQLite hands them back without the zone, so say it explicitly.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+from msgops.store.models import Booking, Brief, Contact, Lead, Meeting, Quote, Review, stored_utc
 
 
 def _iso(value: Any) -> Any:
-    return _aware(value).isoformat() if isinstance(value, datetime) else value
+    return stored_utc(value).isoformat() if isinstance(value, datetime) else value
 
 
 def _contacts(session) -> List[Dict[str, Any]]:
@@ -66,7 +61,7 @@ def _quotes(session) -> List[Dict[str, Any]]:
 
 def _bookings(session) -> List[Dict[str, Any]]:
     tz = business().tz
-    local = lambda value: _aware(value).astimezone(tz)  # noqa: E731 - the owner reads local times
+    local = lambda value: stored_utc(value).astimezone(tz)  # noqa: E731 - the owner reads local times
     rows = session.execute(select(Booking).order_by(Booking.starts_at)).scalars().all()
     return [{"id": b.id, "contact_id": b.contact_id, "customer_name": b.customer_name, "contact": b.contact,
              "service": b.service, "start": local(b.starts_at), "end": local(b.ends_at), "status": b.status,

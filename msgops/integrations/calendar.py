@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from msgops.business.availability import units
-from msgops.store.models import Meeting, ResourceClaim
+from msgops.store.models import Meeting, ResourceClaim, stored_utc
 
 
 class SlotTaken(Exception):
@@ -21,12 +21,7 @@ def busy_intervals(session: Session, resource: str, since: datetime) -> List[Tup
         select(Meeting.starts_at, Meeting.ends_at).where(
             Meeting.resource == resource, Meeting.status == "booked", Meeting.ends_at > since)
     ).all()
-    return [(_aware(s), _aware(e)) for s, e in rows]
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return [(stored_utc(s), stored_utc(e)) for s, e in rows]
 
 
 def book(

@@ -16,6 +16,12 @@ from msgops.store.models import Contact, ContactIdentity, Lead, utcnow
 OPEN = "in progress"
 
 
+def contacts_of_chat(conversation_id: str):
+    """The contact ids this chat belongs to (a subquery): the customer's records from any of
+    their chats answer "what have I got booked?" and "cancel my visit" in this one."""
+    return select(ContactIdentity.contact_id).where(ContactIdentity.external_id == conversation_id)
+
+
 def upsert_contact(
     session: Session,
     *,

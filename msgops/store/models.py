@@ -31,6 +31,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def stored_utc(value: datetime) -> datetime:
+    """A time read back from the store, with its zone: every stored time is UTC, and SQLite
+    returns it without one."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 class Contact(Base):
     __tablename__ = "contacts"
     id = Column(Integer, primary_key=True)

@@ -8,6 +8,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.booking import NONE, ValidateBookingForm, ValidateCancelForm, ValidateReviewForm
+from actions.conversation import ActionTellAppointments
+from msgops import booking, clock
+from msgops.business.config import business
+from msgops.conversation import Conversation
 
 DOMAIN: Dict[str, Any] = {"forms": {
     "booking_form": {"required_slots": ["booking_service", "booking_address", "booking_slot", "customer_name",
@@ -74,3 +78,18 @@ def test_a_typed_rating_read_as_yes_is_the_rating(store):
 def test_a_rating_out_of_range_is_asked_again(store):
     responses, slots = run(ValidateReviewForm(), asked("review_rating", "10 из 10", "inform", form="review_form"))
     assert slots["review_rating"] is None and responses == ["utter_invalid_review_rating"]
+
+
+def test_what_have_i_booked_tells_the_visit_with_move_and_cancel_buttons(store):
+    cfg = business()
+    start = booking.offer(cfg, "window_cleaning", "city", clock.now())[0]
+    booking.book(Conversation("customer-1", "rest", "en"), booking.BookingAnswers(
+        service="window_cleaning", address="Moscow, Arbat 1", slot=start.isoformat(), customer_name="Mike",
+        contact="+79161234567", notes=None), cfg, clock.now())
+    dispatcher = CollectingDispatcher()
+    latest = {"text": "when are you coming?", "intent": {"name": "ask_appointments", "confidence": 0.9}, "entities": []}
+    asyncio.run(ActionTellAppointments().run(dispatcher, Tracker(
+        "customer-1", {"language": "en"}, latest, [], False, None, {}, "action_listen"), DOMAIN))
+    (visit,) = dispatcher.messages
+    assert visit["response"] == "utter_your_visit" and visit["address"] == "Moscow, Arbat 1"
+    assert [b["payload"] for b in visit["buttons"]] == ["/reschedule", "/cancel_booking"]

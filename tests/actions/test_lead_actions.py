@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ActionHandoff, ActionSendFollowup, ActionStopProcess
+from actions.conversation import ActionHandoff, ActionSendFollowup, ActionStopProcess, ActionTellAppointments
 from actions.lead import (
     ActionAnswerPrice,
     ActionAskMeetingTime,
@@ -179,6 +179,19 @@ def test_booking_writes_contact_meeting_brief_and_a_taken_slot_is_reoffered(stor
     assert {"event": "followup", "name": "meeting_form"} in [
         {"event": e["event"], "name": e.get("name")} for e in events]
     assert len(fetch("meetings")) == 1
+
+
+def test_what_have_i_booked_tells_the_call_from_this_chat_only(store):
+    messages, _ = run(ActionTellAppointments(), tracker(text="во сколько звонок?", intent="ask_appointments"))
+    assert responses(messages) == ["utter_nothing_booked"]  # nothing yet: a way to book, not a new lead
+    start = lead.offer(business(), clock.now())[0]
+    run(ActionBookMeeting(), tracker({**QUALIFIED, "timing": _future(), "meeting_time": start.isoformat()}))
+    messages, _ = run(ActionTellAppointments(), tracker(text="во сколько звонок?", intent="ask_appointments"))
+    assert responses(messages) == ["utter_your_call"]
+    assert messages[0]["contact"] == "+79161234567" and start.strftime("%H:%M") in messages[0]["when"]
+    stranger = Tracker("customer-2", {"language": "ru"}, {"text": "когда звонок", "entities": []}, [], False,
+                       None, {}, "action_listen")
+    assert responses(run(ActionTellAppointments(), stranger)[0]) == ["utter_nothing_booked"]
 
 
 def test_handoff_pauses_and_writes_a_brief(store):

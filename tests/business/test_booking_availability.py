@@ -144,6 +144,24 @@ def test_a_taken_or_too_early_time_gets_the_nearest_free_ones(cfg):
     assert booking.slot_for("завтра в 11:10", cfg, WINDOWS, "city", NOW, "ru")[2][0] == msk(4, "14:00")
 
 
+@pytest.mark.parametrize("text, why", [
+    ("2 декабря в 10", "past"),      # a date that just went by is not next December
+    ("сегодня в 9", "past"),
+    ("завтра в 10", "too_soon"),     # inside the 12 h notice
+    ("в субботу в 10", None),        # free: offered as asked
+])
+def test_the_offer_says_why_an_asked_time_cannot_be_had(cfg, text, why):
+    found = booking.offer_for(text, cfg, WINDOWS, "city", NOW, "ru")
+    assert found.unavailable == why and found.starts and all(s > NOW for s in found.starts)
+
+
+def test_a_booked_up_time_is_just_booked_up(cfg):
+    for crew in ("crew_1", "crew_2"):
+        busy(crew, msk(5, "09:00"), msk(5, "18:00"))
+    found = booking.offer_for("в субботу в 10", cfg, WINDOWS, "city", NOW, "ru")
+    assert (found.matched, found.unavailable) == (False, None)
+
+
 def test_a_time_past_the_horizon_gets_the_last_free_ones(cfg):
     start, understood, nearest = booking.slot_for("2027-03-01T10:00:00+03:00", cfg, WINDOWS, "city", NOW, None)
     assert (start, understood, len(nearest)) == (None, True, 3) and nearest[-1] < msk(25, "00:00")

@@ -17,6 +17,7 @@ from msgops.business.answers import is_email, read_when
 from msgops.business.area import area_summary
 from msgops.business.catalogue import match_service, price_list, price_text
 from msgops.business.money import format_money, parse_money
+from msgops.business.qualification import outside_the_area
 from msgops.business.when_text import format_short, format_when
 from msgops.choices import Choice, buttons, intent_payload
 from msgops.integrations.calendar import SlotTaken
@@ -79,7 +80,12 @@ class ValidateLeadForm(ContactQuestions, ProcessFormValidator):
 
     async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[str]:
-        if config().qualification.ask_decision_role:
+        cfg = config()
+        if outside_the_area(tracker.get_slot("location"), cfg):
+            # The place already decides the lead: asking the time, name and contact first
+            # would only make the customer wait for a "no". The alternative comes at once.
+            return [slot for slot in domain_slots if slot in ("service", "location")]
+        if cfg.qualification.ask_decision_role:
             return domain_slots
         return [slot for slot in domain_slots if slot != "decision_maker"]
 

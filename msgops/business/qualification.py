@@ -30,6 +30,12 @@ def cheaper_services(cfg: BusinessConfig, budget: float, service: Service) -> Li
     return sorted((s for s in options if s and s.min_order <= budget), key=lambda s: -s.min_order)
 
 
+def outside_the_area(location: Optional[str], cfg: BusinessConfig) -> bool:
+    """Whether the place alone disqualifies a lead: the owner requires the service area and
+    no zone names it. The lead form stops asking then; `qualify` records it as a reason."""
+    return bool(location) and cfg.qualification.require_service_area and find_zone(location, cfg) is None
+
+
 def qualify(
     cfg: BusinessConfig,
     *,

@@ -181,6 +181,18 @@ def test_booking_writes_contact_meeting_brief_and_a_taken_slot_is_reoffered(stor
     assert len(fetch("meetings")) == 1
 
 
+@pytest.mark.parametrize("place, asked", [
+    ("Тверь", ["service", "location"]),  # out of the area: nothing more to ask before the alternative
+    ("в Химках", ["service", "location", "timing", "customer_name", "contact"]),
+    (None, ["service", "location", "timing", "customer_name", "contact"]),
+])
+def test_a_place_outside_the_area_ends_the_questions(store, place, asked):
+    t = tracker({"location": place} if place else {})
+    slots = asyncio.run(ValidateLeadForm().required_slots(DOMAIN["forms"]["lead_form"]["required_slots"],
+                                                           CollectingDispatcher(), t, DOMAIN))
+    assert slots == asked
+
+
 def test_what_have_i_booked_tells_the_call_from_this_chat_only(store):
     messages, _ = run(ActionTellAppointments(), tracker(text="во сколько звонок?", intent="ask_appointments"))
     assert responses(messages) == ["utter_nothing_booked"]  # nothing yet: a way to book, not a new lead

@@ -129,12 +129,14 @@ class ContactQuestions:
 
     async def extract_customer_name(self: ProcessFormValidator, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        """A bare name the NLU did not tag ("Mike" read as stop) is still the answer to "what
-        is your name?"; a tagged one comes through the slot mapping."""
+        """A bare name the NLU did not tag is still the answer to "what is your name?", even
+        when the NLU is sure it means stop ("Mike" read as stop at 0.98): names are an open
+        vocabulary no model has seen all of, and read_name refuses the words people leave
+        with ("stop", "never mind", "хватит"). A tagged name comes through the slot mapping."""
         text = tracker.latest_message.get("text") or ""
         if (not self.is_asked("customer_name", tracker) or text.startswith("/") or self.latest_issue(tracker)
                 or any(e.get("entity") == "person" for e in tracker.latest_message.get("entities", []))
-                or self.wants_to_leave(tracker) or read_name(text) is None):
+                or read_name(text) is None):
             return {}
         return {"customer_name": text}
 

@@ -27,6 +27,10 @@ _NOT_NAMES = {
     "не", "скажу", "неважно", "потом", "yes", "no", "ok", "okay", "hi", "hello", "thanks", "stop",
     "none", "nobody", "anonymous", "аноним", "менеджер", "manager", "human", "человек", "бот", "bot",
     "позвать", "оператор", "operator", "живой", "real", "person", "сколько", "how", "what", "что",
+    # the words people leave with: a name never contains them, so "Mike" is a name even when
+    # the NLU reads it as stop, and "never mind" is not
+    "cancel", "quit", "exit", "enough", "abort", "halt", "nvm", "never", "mind", "nevermind", "forget",
+    "skip", "отмена", "отменить", "отбой", "выход", "выйти", "передумать", "забыть", "всё", "все", "надо",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List, Optional
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -44,8 +45,14 @@ def test_a_bare_name_read_as_stop_is_still_the_name(store):
     assert slots["customer_name"] == "Mike" and responses == []
 
 
-def test_a_sure_stop_is_not_a_name(store):
-    _, slots = run(ValidateBookingForm(), asked("customer_name", "Mike", "stop", confidence=0.99))
+def test_a_bare_name_is_the_name_even_when_nlu_is_sure_it_is_stop(store):
+    _, slots = run(ValidateBookingForm(), asked("customer_name", "Mike", "stop", confidence=0.98))
+    assert slots["customer_name"] == "Mike"
+
+
+@pytest.mark.parametrize("text", ["stop", "never mind", "cancel", "хватит", "отмена", "передумал"])
+def test_a_stop_word_is_not_a_name(store, text):
+    _, slots = run(ValidateBookingForm(), asked("customer_name", text, "stop", confidence=0.99))
     assert "customer_name" not in slots        # the form rejects; the stop rule ends it
 
 

@@ -241,6 +241,15 @@ class ValidateBookingForm(ContactQuestions, BookingQuestions):
             events.append(SlotSet("booking_when", _typed(tracker) or time_named))
         return events
 
+    async def extract_booking_service(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[str, Any]:
+        """"запишите к мастеру на завтра": the service the catalogue reads in the request when
+        the NLU tagged none, so the question is not asked again."""
+        if tracker.get_slot("booking_service") or self.latest_issue(tracker):
+            return {}
+        service = self.service_named_in(_typed(tracker), tracker, offered=lambda s: bool(s.needs))
+        return {"booking_service": service.id} if service else {}
+
     def validate_booking_service(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Dict[str, Any]:
         kept = self.earlier_answer("booking_service", tracker)

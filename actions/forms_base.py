@@ -12,7 +12,7 @@ the question again. Forms without such questions may leave this to rules instead
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -21,7 +21,8 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from msgops.business.answers import read_contact, read_name
-from msgops.business.config import business
+from msgops.business.catalogue import match_service
+from msgops.business.config import Service, business
 
 OFFER_HELP_AFTER = 2
 # A free-form answer ("Mike", "a work trip") that NLU reads as stop or a request for a human
@@ -75,6 +76,18 @@ class ProcessFormValidator(FormValidationAction, ABC):
             if entity.get("entity") == "input_issue":
                 return entity.get("value")
         return None
+
+    @staticmethod
+    def service_named_in(text: Optional[str], tracker: Tracker, offered: Callable[[Service], bool] = bool,
+                         ) -> Optional[Service]:
+        """The catalogue's reading of a message the NLU tagged no service in: "quote for 8
+        windows", "запишите к мастеру" name a service by words or aliases the owner listed in
+        business.yml, which DIET may not have learnt. None when a service entity is there
+        (the slot mapping takes it) or the catalogue finds nothing the form offers."""
+        if not text or any(e.get("entity") == "service" for e in tracker.latest_message.get("entities", [])):
+            return None
+        service = match_service(text, business())
+        return service if service is not None and offered(service) else None
 
     def accept(self, slot: str, value: Any, **more: Any) -> Dict[str, Any]:
         return {slot: value, "failed_answers": 0, **more}

@@ -164,15 +164,12 @@ class ValidateQuoteForm(ProcessFormValidator):
 
     async def extract_quote_service(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[str, Any]:
-        """The catalogue's reading of the message when the NLU tagged no service.
-
-        "quote for 8 windows in Moscow" names window cleaning, but no entity says so, and the
-        domain's from_text mapping only reads an answer to the service question: without this
-        the first message's service (and with it the quantity, read by the service's unit) is lost.
-        """
+        """The domain's from_text mapping only reads an answer to the service question: without
+        this the first message's service (and with it the quantity, read by the service's
+        unit) is lost."""
         if tracker.get_slot("quote_service"):
             return {}
-        service = match_service(self._answer_text(tracker, domain) or "", config())
+        service = self.service_named_in(self._answer_text(tracker, domain), tracker)
         return {"quote_service": service.id} if service else {}
 
     async def extract_quote_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -100,3 +100,10 @@ def test_what_have_i_booked_tells_the_visit_with_move_and_cancel_buttons(store):
     (visit,) = dispatcher.messages
     assert visit["response"] == "utter_your_visit" and visit["address"] == "Moscow, Arbat 1"
     assert [b["payload"] for b in visit["buttons"]] == ["/reschedule", "/cancel_booking"]
+
+
+def test_a_service_the_nlu_missed_is_read_from_the_request(store):
+    _, slots = run(ValidateBookingForm(), asked(None, "запишите к мастеру на завтра на 9 утра", "book"))
+    assert slots["booking_service"] == "handyman"
+    _, slots = run(ValidateBookingForm(), asked(None, "хочу записаться на генеральную уборку", "book"))
+    assert slots["booking_service"] == "general_cleaning"  # a service with crews and a duration

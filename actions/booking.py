@@ -125,7 +125,7 @@ class ActionAskBookingSlot(Action):
                 response, params = "utter_booking_more_slots", {}
             else:
                 found = await call_service(dispatcher, booking.offer_for, asked_for, cfg, service, zone, now, lang,
-                                           ignore_booking=_moving(tracker))
+                                           ignore_booking=_moving(tracker), about=tracker.get_slot("booking_when"))
                 starts, response, params = found.starts, *self._intro(found, cfg, lang)
             if not starts:
                 await call_service(dispatcher, booking.no_free_time, conversation(tracker),
@@ -197,7 +197,7 @@ class BookingQuestions(ProcessFormValidator):
             start, understood, _ = await call_service(
                 dispatcher, booking.slot_for, text, cfg, tracker.get_slot("booking_service"),
                 _zone_id(tracker.get_slot("booking_address"), cfg), clock.now(), lang,
-                ignore_booking=_moving(tracker))
+                ignore_booking=_moving(tracker), about=tracker.get_slot("booking_when"))
         except ServiceUnavailable:
             return {"booking_slot": None}
         if not understood:

@@ -195,16 +195,17 @@ def offer(cfg: BusinessConfig, service_id: str, zone_id: Optional[str], now: dat
 
 
 def slot_for(text: str, cfg: BusinessConfig, service_id: str, zone_id: Optional[str], now: datetime,
-             lang: Optional[str], *, ignore_booking: Optional[int] = None,
+             lang: Optional[str], *, ignore_booking: Optional[int] = None, about: Optional[str] = None,
              ) -> Tuple[Optional[datetime], bool, List[datetime]]:
     """The start a customer chose or typed: (start, understood, alternatives).
 
     An exact time is taken when it is free; a range ("в четверг после 15", "any morning next
     week") gives its earliest free start. Nothing free there: (None, True, the nearest free
     starts from the requested time on, or the last ones before it when the request lies
-    past the search horizon). Not a time at all: (None, False, []).
+    past the search horizon). Not a time at all: (None, False, []). `about`: the window the
+    times were offered for ("в четверг"), the day of a time typed without a date.
     """
-    when = read_when(text, now.astimezone(cfg.tz), lang)
+    when = read_when(text, now.astimezone(cfg.tz), lang, about=about)
     if when is None:
         return None, False, []
     starts = free_starts(cfg, service_id, zone_id, now, limit=_SEARCH_LIMIT, ignore_booking=ignore_booking)
@@ -258,11 +259,11 @@ def _why_unavailable(when: WhenAnswer, cfg: BusinessConfig, now: datetime) -> Op
 
 
 def offer_for(text: Optional[str], cfg: BusinessConfig, service_id: str, zone_id: Optional[str], now: datetime,
-              lang: Optional[str], *, ignore_booking: Optional[int] = None) -> Offer:
+              lang: Optional[str], *, ignore_booking: Optional[int] = None, about: Optional[str] = None) -> Offer:
     """The times to offer for "в четверг после 15" / "any morning next week": the best few
     inside that window, or, when it is full, the nearest free ones; a text that is no time
-    gets the general offer."""
-    when = read_when(text or "", now.astimezone(cfg.tz), lang)
+    gets the general offer. `about` as in slot_for."""
+    when = read_when(text or "", now.astimezone(cfg.tz), lang, about=about)
     if when is None:
         return Offer(None, offer(cfg, service_id, zone_id, now, ignore_booking=ignore_booking), False)
     starts = free_starts(cfg, service_id, zone_id, now, limit=_SEARCH_LIMIT, ignore_booking=ignore_booking)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Optional, Tuple
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,12 @@ class WhenAnswer:
             return True
         opens, closes = self.daily_window
         return opens <= start.astimezone(tz).time() < closes
+
+    def single_day(self, tz: ZoneInfo) -> Optional[date]:
+        """The local day, when the answer lies within one day."""
+        first = self.start.astimezone(tz).date()
+        last = (self.end - timedelta(microseconds=1)).astimezone(tz).date() if self.end > self.start else first
+        return first if first == last else None
 
     @property
     def iso(self) -> str:
@@ -122,8 +128,14 @@ def _from_iso(value: str, tz: ZoneInfo) -> Optional[tuple[datetime, datetime]]:
     return start.astimezone(tz), end.astimezone(tz)
 
 
-def read_when(text: str, now: datetime, lang: Optional[str] = None) -> Optional[WhenAnswer]:
-    """A time or period: the `time` entity's ISO value, or free text such as "завтра после обеда"."""
+def read_when(text: str, now: datetime, lang: Optional[str] = None,
+              about: Optional[str] = None) -> Optional[WhenAnswer]:
+    """A time or period: the `time` entity's ISO value, or free text such as "завтра после обеда".
+
+    `about` is what the conversation was about ("в четверг", the window whose times were just
+    offered): when it is one day, a time typed without a date ("в 11", "at 11 please") is on
+    that day, not the next 11:00 from now.
+    """
     if not text:
         return None
     tz = now.tzinfo if isinstance(now.tzinfo, ZoneInfo) else ZoneInfo("UTC")
@@ -132,7 +144,8 @@ def read_when(text: str, now: datetime, lang: Optional[str] = None) -> Optional[
         return WhenAnswer(parsed[0], parsed[1], text)
     from msgops.nlu.timeparse import parse_when
 
-    found = parse_when(text, now, lang)
+    context = read_when(about, now, lang) if about else None
+    found = parse_when(text, now, lang, on_day=context.single_day(tz) if context else None)
     if not found:
         return None
     first = found[0]

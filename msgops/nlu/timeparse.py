@@ -21,7 +21,8 @@ Conventions (the caller — availability, qualification — decides what to do w
   passed within the last two months: "2 декабря" said on 4 December is a slip to point out
   (the processes refuse a past date), not a wish for December next year.
 * A clock time or part of day without a date is today if it has not passed yet,
-  otherwise tomorrow.
+  otherwise tomorrow; unless the conversation is about a day (``on_day``: the bot just
+  offered Thursday's times), then it is on that day ("в 11" = Thursday 11:00).
 * Anything else in the past ("вчера", "сегодня в 9" said at 22:40, "15.03.2020") is
   returned as it is: this module never moves a date the customer named.
 * A bare hour 1-7 without am/pm or "утра"/"вечера" means the afternoon ("в 3" = 15:00),
@@ -453,11 +454,12 @@ def _tokenize(text: str) -> List[_Tok]:
 
 
 class _Parser:
-    def __init__(self, text: str, now: datetime, lang: Optional[str]) -> None:
+    def __init__(self, text: str, now: datetime, lang: Optional[str], on_day: Optional[date] = None) -> None:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         self.text = text
         self.now = now
+        self.on_day = on_day
         self.tz: tzinfo = now.tzinfo  # type: ignore[assignment]
         self.today = now.date()
         self.lang = lang
@@ -1173,6 +1175,8 @@ class _Parser:
             assert d0 is not None and d1 is not None
         elif pp is not None and pp.pod_today:
             d0, d1 = self.today, self.today + timedelta(days=1)
+        elif self.on_day is not None and self.on_day >= self.today:
+            d0, d1 = self.on_day, self.on_day + timedelta(days=1)  # the day being discussed
         else:
             # no date: today if it is still ahead, else tomorrow
             d0 = self.today
@@ -1409,15 +1413,17 @@ def parse_when(
     now: datetime,
     lang: Optional[str] = None,
     use_dateparser: bool = True,
+    on_day: Optional[date] = None,
 ) -> List[When]:
     """Find every date/time expression in ``text``, resolved relative to ``now``.
 
     ``lang`` ("ru", "en" or None) only breaks ties such as "03/04" (month first in
-    English); both vocabularies are always active because customers mix them.
+    English); both vocabularies are always active because customers mix them. ``on_day``
+    is the day the conversation is about, for a time typed without a date.
     """
     if not text or not text.strip():
         return []
-    parser = _Parser(text, now, lang)
+    parser = _Parser(text, now, lang, on_day)
     found, consumed = parser.run()
     if use_dateparser:
         found.extend(_dateparser_fallback(text, now, lang, consumed))

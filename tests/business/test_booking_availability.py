@@ -177,3 +177,13 @@ def test_a_moved_booking_can_take_its_own_time(cfg):
         busy(crew, msk(4, "11:00"), msk(4, "13:30"), owner=f"booking:{crew[-1]}")
     assert booking.slot_for("tomorrow at 11", cfg, WINDOWS, "city", NOW, "en")[0] is None
     assert booking.slot_for("tomorrow at 11", cfg, WINDOWS, "city", NOW, "en", ignore_booking=1)[0] == msk(4, "11:00")
+
+
+@pytest.mark.parametrize("text, about, start", [
+    ("в 11", "в понедельник", msk(7, "11:00")),        # the day whose times were offered
+    ("at 11 please", "can we move it to monday?", msk(7, "11:00")),
+    ("в 11", None, msk(4, "11:00")),                   # no day under discussion: the next 11:00
+    ("в понедельник в 11", "в четверг", msk(7, "11:00")),  # a day typed wins
+])
+def test_a_time_without_a_date_is_on_the_day_being_discussed(cfg, text, about, start):
+    assert booking.slot_for(text, cfg, WINDOWS, "city", NOW, "ru", about=about)[0] == start

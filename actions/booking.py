@@ -15,7 +15,7 @@ from actions.common import ServiceUnavailable, call_service, config, conversatio
 from actions.forms_base import ContactQuestions, ProcessFormValidator
 from actions.lead import ActionAskService, when_label
 from msgops import booking, clock, quote
-from msgops.business.area import area_summary, find_zone
+from msgops.business.area import area_summary, find_zone, has_house_number
 from msgops.business.catalogue import match_service
 from msgops.business.config import BusinessConfig
 from msgops.business.money import format_money
@@ -269,6 +269,8 @@ class ValidateBookingForm(ContactQuestions, BookingQuestions):
         place = ((_typed(tracker) if self.is_asked("booking_address", tracker) else None) or str(value or "")).strip()
         if self.latest_issue(tracker) or len(place) < 2 or len(place) > 300 or not any(c.isalpha() for c in place):
             return self.refuse("booking_address", dispatcher, tracker, "utter_invalid_location")
+        if not has_house_number(place):
+            return self.refuse("booking_address", dispatcher, tracker, "utter_invalid_booking_address")
         if quote.check_address(place, cfg):
             if not self.is_asked("booking_address", tracker):
                 return self.refuse("booking_address", dispatcher, tracker)  # keeps the earlier answer
@@ -691,8 +693,9 @@ def booking_after_quote(accepted: dict, cfg: BusinessConfig) -> List[EventType]:
     service = cfg.service(accepted.get("service") or "")
     if accepted.get("next_step") != "visit" or service is None or not service.needs:
         return []
-    events: List[EventType] = [SlotSet("booking_service", service.id),
-                               SlotSet("booking_address", accepted.get("location"))]
+    # The quote's place is often a district ("Марьино"): kept only when it names the house.
+    address = accepted.get("location") if has_house_number(accepted.get("location")) else None
+    events: List[EventType] = [SlotSet("booking_service", service.id), SlotSet("booking_address", address)]
     work = accepted.get("work_date")
     if work:
         day = work.astimezone(cfg.tz).replace(hour=0, minute=0, second=0, microsecond=0)

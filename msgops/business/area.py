@@ -26,5 +26,11 @@ def find_zone(place: str, cfg: BusinessConfig) -> Optional[Zone]:
     return None
 
 
+def has_house_number(address: Optional[str]) -> bool:
+    """Whether an address names a house, not only a town or district ("Марьино"): a crew
+    cannot find a flat from a district, so a visit needs the number."""
+    return bool(address) and any(ch.isdigit() for ch in address)
+
+
 def area_summary(cfg: BusinessConfig, lang: Optional[str]) -> str:
     return "; ".join(zone.name.get(lang) for zone in cfg.service_area.zones)

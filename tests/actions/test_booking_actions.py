@@ -56,6 +56,16 @@ def test_a_stop_word_is_not_a_name(store, text):
     assert "customer_name" not in slots        # the form rejects; the stop rule ends it
 
 
+@pytest.mark.parametrize("text, kept", [("Марьино", None), ("Москва, Марьино", None),
+                                         ("Москва, Марьино, Братиславская 12", "Москва, Марьино, Братиславская 12")])
+def test_a_town_alone_is_no_address_for_a_visit(store, text, kept):
+    dispatcher = CollectingDispatcher()
+    slots = ValidateBookingForm().validate_booking_address(text, dispatcher, asked("booking_address", text, "inform"),
+                                                           DOMAIN)
+    assert slots["booking_address"] == kept
+    assert [m["response"] for m in dispatcher.messages] == ([] if kept else ["utter_invalid_booking_address"])
+
+
 def test_no_answers_the_notes_but_not_the_address(store):
     _, slots = run(ValidateBookingForm(), asked("booking_notes", "нет", "deny"))
     assert slots["booking_notes"] == NONE

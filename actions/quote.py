@@ -193,8 +193,15 @@ class ValidateQuoteForm(ProcessFormValidator):
             return {"quote_extras": quote.NO_EXTRAS}
         service = match_service(str(tracker.get_slot("quote_service") or ""), config())
         text = self._answer_text(tracker, domain)
-        if tracker.get_slot("quote_extras") or service is None or not text:
+        if tracker.get_slot("quote_extras") or service is None:
             return {}
+        if not text:
+            # "балкон и кошка" read as off-topic: still the answer when it names the extras
+            raw = tracker.latest_message.get("text") or ""
+            plain = asked and not raw.startswith("/") and not self.latest_issue(tracker) and not self.wants_to_leave(
+                tracker) and tracker.latest_message.get("intent", {}).get("name") not in ("request_human", "stop")
+            found = quote.read_extras(raw, config(), service.id)[0] if plain else None
+            return {"quote_extras": quote.format_extras(found)} if found else {}
         found, missing = quote.read_extras(text, config(), service.id)
         if missing and asked:
             return {"quote_extras": f"?{missing}"}

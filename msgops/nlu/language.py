@@ -10,8 +10,9 @@ The rule is deliberately simple and cheap (no model): count letters. Cyrillic le
 are strong evidence for Russian (English speakers do not type them); Latin words count
 for English unless they are neutral tokens ("ok"), brand names Russians write in Latin
 ("ikea", "whatsapp"), or parts of e-mails, links and tokens with digits ("m2", "3pm",
-"10k"). Cyrillic counts everywhere, "м2" included. With both scripts present the
-majority of counted letters wins; a tie gives nothing.
+"10k"). Cyrillic counts everywhere, "м2" included, except in a message that is only a
+person's name ("Дмитрий"). With both scripts present the majority of counted letters wins;
+a tie gives nothing.
 """
 from __future__ import annotations
 
@@ -54,9 +55,22 @@ _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
+def _only_a_name(text: str) -> bool:
+    """One to three capitalised Cyrillic words that are all first names, surnames or
+    patronymics ("Дмитрий", "Анна Петрова"): an English customer answering "what is your
+    name?" in Cyrillic has not switched to Russian."""
+    words = text.strip().strip(".,!)").split()
+    if not 1 <= len(words) <= 3 or not all(_CYRILLIC.search(w) and w[:1].isupper() for w in words):
+        return False
+    from msgops.nlu.tokenizer import get_morph
+
+    return all(any({"Name", "Surn", "Patr"} & set(p.tag.grammemes) for p in get_morph().parse(w.lower()))
+               for w in words)
+
+
 def detect_language(text: Optional[str]) -> Optional[str]:
     """``"ru"``, ``"en"`` or ``None`` when the text gives no evidence (see module doc)."""
-    if not text:
+    if not text or _only_a_name(text):
         return None
     cyr = 0
     lat = 0

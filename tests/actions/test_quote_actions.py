@@ -109,6 +109,22 @@ def test_first_message_fills_the_quantity_and_extras():
     assert slots["quote_quantity"] == "80" and slots["quote_extras"] == "balcony=1"
 
 
+@pytest.mark.parametrize("intent", ["out_of_scope", "nlu_fallback"])
+def test_extras_read_as_off_topic_are_still_the_answer(intent):
+    t = tracker({"quote_service": "general_cleaning", "quote_quantity": "60"}, text="балкон и кошка",
+                intent=intent, requested="quote_extras")
+    slots = slots_of(asyncio.run(ValidateQuoteForm().run(CollectingDispatcher(), t, DOMAIN)))
+    assert slots["quote_extras"] == quote.format_extras(quote.read_extras("балкон, кошка", business(),
+                                                                          "general_cleaning")[0])
+
+
+def test_off_topic_without_extras_is_left_to_the_interruption():
+    t = tracker({"quote_service": "general_cleaning", "quote_quantity": "60"}, text="какая погода завтра",
+                intent="out_of_scope", requested="quote_extras")
+    slots = slots_of(asyncio.run(ValidateQuoteForm().run(CollectingDispatcher(), t, DOMAIN)))
+    assert slots.get("quote_extras") is None
+
+
 def test_quantity_out_of_range_says_the_range():
     dispatcher = CollectingDispatcher()
     result = ValidateQuoteForm().validate_quote_quantity(

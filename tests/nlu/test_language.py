@@ -39,6 +39,13 @@ CASES = [
     ('/inform{"service": "general_cleaning"}', None),
     ("", None),
     ("   ", None),
+    # a name alone is the answer to "what is your name?", not a switch to Russian
+    ("Дмитрий", None),
+    ("Анна Петрова", None),
+    ("Мария Ивановна.", None),
+    ("дмитрий", "ru"),  # lower case: typed as a word, so it counts
+    ("Москва", "ru"),  # a place is no name
+    ("Спасибо", "ru"),
 ]
 
 

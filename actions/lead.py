@@ -125,8 +125,12 @@ class ValidateLeadForm(ContactQuestions, ProcessFormValidator):
         kept = self.earlier_answer("location", tracker)
         if kept is not None:
             return kept
-        # Asked for the place, the whole answer is the place ("Москва, Марьино"), not one entity.
+        # Asked for the place, the whole answer is the place ("Москва, Марьино"), not one entity;
+        # but in a sentence around it ("sorry, can we go on in English? I'm in Odintsovo") only
+        # the stretch the NLU tagged as places is, or the manager's card says the whole sentence.
         asked = tracker.get_slot("requested_slot") == "location" and self._plain_text(tracker)
+        if asked and len(str(asked).split()) > 4:
+            asked = _tagged_places(str(asked), tracker) or asked
         text = str((asked if asked and not str(asked).startswith("/") else value) or "").strip()
         text = _LEADING_PREPOSITION.sub("", text)  # "в Химках" -> "Химках"
         if self.latest_issue(tracker) or len(text) < 2 or len(text) > 200 or not any(c.isalpha() for c in text):
@@ -292,6 +296,13 @@ class ActionBookMeeting(Action):
                                  when=f"{format_when(start.start, cfg.tz, lang)} ({cfg.business.city.get(lang)})",
                                  manager_name=cfg.manager.name.get(lang), contact=answers.contact)
         return reset_process_slots()
+
+
+def _tagged_places(text: str, tracker: Tracker) -> Optional[str]:
+    """The text from the first to the last place the NLU tagged in it, if any."""
+    spans = [(e["start"], e["end"]) for e in tracker.latest_message.get("entities", [])
+             if e.get("entity") == "location" and "start" in e and "end" in e]
+    return text[min(s for s, _ in spans):max(e for _, e in spans)] if spans else None
 
 
 def reset_process_slots() -> List[EventType]:

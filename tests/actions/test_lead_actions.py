@@ -181,6 +181,18 @@ def test_booking_writes_contact_meeting_brief_and_a_taken_slot_is_reoffered(stor
     assert len(fetch("meetings")) == 1
 
 
+def test_a_place_inside_a_sentence_is_only_the_place(store):
+    text = "sorry, can we continue in english? I'm in Odintsovo"
+    t = tracker(text=text, requested="location",
+                entities=[{"entity": "location", "value": "Odintsovo", "start": 42, "end": 51}])
+    result = ValidateLeadForm().validate_location("Odintsovo", CollectingDispatcher(), t, DOMAIN)
+    assert result["location"] == "Odintsovo"
+    t = tracker(text="Москва, Марьино", requested="location",
+                entities=[{"entity": "location", "value": "Москва", "start": 0, "end": 6}])
+    assert ValidateLeadForm().validate_location("Москва", CollectingDispatcher(), t, DOMAIN)["location"] == (
+        "Москва, Марьино")  # a short answer is the place as a whole
+
+
 @pytest.mark.parametrize("place, asked", [
     ("Тверь", ["service", "location"]),  # out of the area: nothing more to ask before the alternative
     ("в Химках", ["service", "location", "timing", "customer_name", "contact"]),
